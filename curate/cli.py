@@ -1,0 +1,125 @@
+"""The ``curate`` command line: a thin Typer layer; each command parses options and calls a stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from curate import __version__
+from curate.console import emit, progress, user_errors
+from curate.readers import FORMATS
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Curate Video-QA data for GRPO training of small video reasoning models.",
+)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the result as one JSON line on stdout.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"videoqa-rl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    """videoqa-rl curation stages."""
+
+
+@app.command("filter")
+def filter_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Annotation files in their published formats.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "auto",
+    video_root: Annotated[Path | None, typer.Option(help="Folder the video paths are relative to.")] = None,
+    nextqa_map: Annotated[Path | None, typer.Option(help="NExT-QA map_vid_vidorID.json.")] = None,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="FIELD=COLUMN for --format generic (repeatable).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Source name for --format generic.")] = None,
+    min_duration: Annotated[float | None, typer.Option(help="Drop videos shorter than this (s).")] = None,
+    max_duration: Annotated[float | None, typer.Option(help="Drop videos longer than this (s).")] = None,
+    probe: Annotated[bool, typer.Option(help="Probe videos whose duration is unknown.")] = False,
+    check_videos: Annotated[bool, typer.Option(help="Check every video exists and decodes.")] = False,
+    workers: Annotated[int | None, typer.Option(help="Parallel video probes (default: CPU count).")] = None,
+    include_subset: Annotated[list[str] | None, typer.Option(help="Keep subsets matching this glob.")] = None,
+    exclude_subset: Annotated[list[str] | None, typer.Option(help="Drop subsets matching this glob.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Keep the first N items.")] = None,
+    sample: Annotated[int | None, typer.Option(help="Keep N items drawn at random (see --seed).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
+    shuffle_options: Annotated[
+        int | None, typer.Option(metavar="SEED", help="Permute options per item to debias answer letters.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Rerun even if the output is complete.")] = False,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Read Video-QA annotations and write one clean multiple-choice table (mcq.parquet)."""
+    from curate.filter import FilterConfig, run
+
+    with user_errors():
+        if fmt not in FORMATS:
+            raise _user_error(f"--format {fmt!r}: unknown (one of {', '.join(FORMATS)})")
+        config = FilterConfig(
+            inputs=list(inputs), output=output, format=fmt, video_root=video_root, nextqa_map=nextqa_map,
+            mapping=mapping or [], source=source, min_duration=min_duration, max_duration=max_duration,
+            probe=probe, check_videos=check_videos, workers=workers, include_subset=include_subset or [],
+            exclude_subset=exclude_subset or [], limit=limit, sample=sample, seed=seed,
+            shuffle_options=shuffle_options, force=force,
+        )
+        with progress("probing videos", quiet or as_json) as bar:
+            result = run(config, progress=bar)
+        lines = [f"{path}: format {name}" for path, name in result.formats.items()]
+        if result.skipped:
+            lines.append(f"{output}: already complete for this config and input (use --force to redo)")
+        lines.append(
+            f"read {result.read}, kept {result.kept}, rejected {result.rejected} → {output / 'mcq.parquet'}"
+        )
+        reasons = result.stats.get("reasons", {})
+        if reasons:
+            lines.append("rejects: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
+        summary = {"output": str(output), "read": result.read, "kept": result.kept,
+                   "rejected": result.rejected, "skipped": result.skipped, "formats": result.formats,
+                   "reasons": reasons}
+        emit(summary, as_json, quiet, lines)
+
+
+@app.command("export")
+def export_command(
+    directory: Annotated[Path, typer.Argument(help="A folder holding mcq.parquet (or the file).")],
+    to: Annotated[str, typer.Option("--to", help="tinyllava, video-r1, verl, trl or llava.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    instruction: Annotated[
+        str | None, typer.Option(help="Instruction appended to the prompt (verl, trl, llava).")
+    ] = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Write the multiple-choice table in a trainer's input format."""
+    from curate.export import TARGETS, export
+
+    with user_errors():
+        if to not in TARGETS:
+            raise _user_error(f"--to {to!r}: unknown (one of {', '.join(TARGETS)})")
+        rows = export(directory, to, output, instruction=instruction)
+        emit({"output": str(output), "to": to, "rows": rows}, as_json, quiet,
+             [f"wrote {rows} rows for {to} → {output}"])
+
+
+def _user_error(message: str) -> Exception:
+    from curate.errors import UserError
+
+    return UserError(message)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,82 @@
+"""Console output shared by the commands: progress bars (rich, on stderr), one-line errors, --json."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from curate.errors import UserError
+from schemas.errors import SchemaError
+
+stderr = Console(stderr=True, highlight=False)
+
+
+class RateColumn(TextColumn):
+    """Items per second of a task."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task):  # noqa: D102 - rich API
+        from rich.text import Text
+
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:.1f}/s")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``curate: error: message`` on one line to stderr and exit with ``code``."""
+    print(f"curate: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the user's mistakes into one-line errors with exit code 2; anything else into exit 1."""
+    try:
+        yield
+    except (UserError, SchemaError) as exc:
+        fail(str(exc))
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as exc:
+        if os.environ.get("CURATE_DEBUG"):
+            traceback.print_exc()
+        fail(f"internal error: {type(exc).__name__}: {exc} (set CURATE_DEBUG=1 for the traceback)", 1)
+
+
+@contextlib.contextmanager
+def progress(description: str, quiet: bool) -> Iterator[Callable[[int], Callable[[], None]]]:
+    """Yield ``start(total) -> tick``: a bar with rate and ETA, or nothing when ``quiet``."""
+    if quiet:
+        yield lambda total: (lambda: None)
+        return
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+        TimeRemainingColumn(), console=stderr, transient=True,
+    )
+    with bar:
+        def start(total: int) -> Callable[[], None]:
+            task = bar.add_task(description, total=total)
+            return lambda: bar.advance(task)
+
+        yield start
+
+
+def emit(summary: dict, as_json: bool, quiet: bool, lines: list[str]) -> None:
+    """Print the run's summary: JSON on stdout with ``--json``, else ``lines`` unless ``--quiet``."""
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    elif not quiet:
+        for line in lines:
+            stderr.print(line)

@@ -1,0 +1,356 @@
+"""``curate filter``: published Video-QA annotations → one clean multiple-choice table.
+
+Order of the checks (the first reason that applies is the one recorded; each item gets one):
+
+1. reader: ``malformed_record``, ``open_ended``, ``no_answer``, ``not_video``, Video-R1's other problem
+   types, ``video_not_in_map``, ``unparseable_options``, ``unparseable_answer``, ``answer_text_mismatch``;
+2. structure: ``not_multiple_choice``, ``no_video``, ``empty_question``, ``too_few_options`` (< 2),
+   ``too_many_options`` (> 26), ``empty_option``, ``answer_not_in_options``, ``duplicate_options``
+   (case- and whitespace-insensitive);
+3. selection by subset: ``subset_excluded`` (``--include-subset``/``--exclude-subset`` globs);
+4. duplicates, keyed on (video, normalized question, option set, answer text): later copies are
+   ``duplicate``; when copies with the same (video, question, option set) disagree on the answer, all
+   are ``conflicting_duplicate``. The same question with another option set is kept and counted;
+5. videos (``--check-videos``; ``--probe`` for unknown durations): ``video_missing``, ``video_unreadable``;
+6. duration (``--min-duration``/``--max-duration``): the record's duration, else its duration bucket,
+   else the probed duration, else kept and counted ``duration_unknown``: ``too_short``, ``too_long``;
+7. ``--limit N`` (first N in input order) or ``--sample N --seed S``: the rest are ``limit``/``sample``.
+
+Then ``--shuffle-options SEED`` permutes each item's options with a generator seeded by (SEED, id) and
+remaps the answer. Outputs: ``mcq.parquet``, ``rejects.parquet``, ``stats.json``, ``manifest.json``.
+kept + rejected = read, always.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from curate import manifest
+from curate.errors import UserError
+from curate.normalize import LETTERS, norm_answer_text, norm_text, normalize
+from curate.probe import probe_many
+from curate.readers import load_nextqa_map, read
+from curate.readers.generic import parse_mapping
+from curate.stats import filter_stats
+from schemas.mcq import MAX_OPTIONS, MIN_OPTIONS, PROBLEM_TYPE, write_mcq
+from schemas.rejects import write_rejects
+
+STAGE = "filter"
+
+
+@dataclass
+class FilterConfig:
+    inputs: list[Path]
+    output: Path
+    format: str = "auto"
+    video_root: Path | None = None
+    nextqa_map: Path | None = None
+    mapping: list[str] = field(default_factory=list)
+    source: str | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
+    probe: bool = False
+    check_videos: bool = False
+    workers: int | None = None
+    include_subset: list[str] = field(default_factory=list)
+    exclude_subset: list[str] = field(default_factory=list)
+    limit: int | None = None
+    sample: int | None = None
+    seed: int = 0
+    shuffle_options: int | None = None
+    force: bool = False
+
+
+@dataclass
+class FilterResult:
+    output: Path
+    read: int
+    kept: int
+    rejected: int
+    formats: dict[str, str]
+    stats: dict
+    skipped: bool = False
+
+
+def _set_reason(df: pl.DataFrame, condition: pl.Expr, reason: str | pl.Expr, detail: pl.Expr | None = None):
+    """Record ``reason`` on rows that have none yet and meet ``condition``."""
+    hit = pl.col("reject").is_null() & condition.fill_null(False)
+    reason = pl.lit(reason) if isinstance(reason, str) else reason
+    updates = [pl.when(hit).then(reason).otherwise(pl.col("reject")).alias("reject")]
+    if detail is not None:
+        updates.append(pl.when(hit).then(detail).otherwise(pl.col("detail")).alias("detail"))
+    return df.with_columns(updates)
+
+
+def check_structure(df: pl.DataFrame) -> pl.DataFrame:
+    """Step 2 of the module docstring."""
+    n = pl.col("options").list.len()
+    normed = pl.col("options").list.eval(norm_text(pl.element()))
+    checks: list[tuple[pl.Expr, str]] = [
+        (pl.col("problem_type").str.to_lowercase() != PROBLEM_TYPE, "not_multiple_choice"),
+        (pl.col("video").is_null() | (pl.col("video").str.strip_chars() == ""), "no_video"),
+        (pl.col("question").is_null() | (pl.col("question").str.strip_chars() == ""), "empty_question"),
+        (pl.col("options").is_null() | (n < MIN_OPTIONS), "too_few_options"),
+        (n > MAX_OPTIONS, "too_many_options"),
+        (normed.list.eval((pl.element() == "").any()).list.first(), "empty_option"),
+        (pl.col("answer").is_null() | (pl.col("answer") < 0) | (pl.col("answer") >= n), "answer_not_in_options"),
+        (normed.list.n_unique() < n, "duplicate_options"),
+    ]
+    for condition, reason in checks:
+        df = _set_reason(df, condition, reason)
+    return df
+
+
+def select_subsets(df: pl.DataFrame, include: list[str], exclude: list[str]) -> pl.DataFrame:
+    """Step 3: glob patterns matched against ``subset`` (a null subset matches no pattern)."""
+    if not include and not exclude:
+        return df
+    subsets = [s for s in df.get_column("subset").unique().to_list() if s is not None]
+    allowed = {
+        s for s in subsets
+        if (not include or any(fnmatch.fnmatchcase(s, p) for p in include))
+        and not any(fnmatch.fnmatchcase(s, p) for p in exclude)
+    }
+    if not include:
+        keep = pl.col("subset").is_null() | pl.col("subset").is_in(list(allowed))
+    else:
+        keep = pl.col("subset").is_in(list(allowed))
+    return _set_reason(df, ~keep, "subset_excluded")
+
+
+def deduplicate(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Step 4; also returns how many (video, question) pairs appear with more than one option set."""
+    open_ = pl.col("reject").is_null()
+    keyed = df.with_columns(
+        _q=pl.col("video") + pl.lit("\x1f") + norm_text(pl.col("question")),
+        _opts=pl.col("options").list.eval(norm_text(pl.element())).list.sort().list.join("\x1f"),
+        _ans=norm_answer_text(pl.col("options").list.get(pl.col("answer"), null_on_oob=True)),
+    )
+    cand = keyed.filter(open_)
+    answers = cand.group_by("_q", "_opts").agg(_n_ans=pl.col("_ans").n_unique())
+    first = cand.group_by("_q", "_opts", "_ans", maintain_order=True).agg(_first=pl.col("_row").first(),
+                                                                          _first_id=pl.col("id").first())
+    keyed = keyed.join(answers, on=["_q", "_opts"], how="left").join(
+        first, on=["_q", "_opts", "_ans"], how="left"
+    )
+    keyed = _set_reason(keyed, open_ & (pl.col("_n_ans") > 1), "conflicting_duplicate",
+                        pl.lit("same video, question and options with different answers"))
+    keyed = _set_reason(keyed, open_ & (pl.col("_row") != pl.col("_first")), "duplicate",
+                        pl.lit("same as ") + pl.col("_first_id"))
+    kept = keyed.filter(pl.col("reject").is_null())
+    variants = kept.group_by("_q").agg(pl.col("_opts").n_unique()).filter(pl.col("_opts") > 1).height
+    return keyed.drop("_q", "_opts", "_ans", "_n_ans", "_first", "_first_id").sort("_row"), variants
+
+
+def _resolve(video_root: Path | None, video: str) -> str:
+    return os.path.join(video_root, video) if video_root is not None else video
+
+
+def check_videos(
+    df: pl.DataFrame, config: FilterConfig, progress: Callable[[int], Callable[[], None]] | None = None
+) -> tuple[pl.DataFrame, int]:
+    """Step 5: probe each distinct video once; fill unknown durations; returns (frame, videos probed)."""
+    open_ = pl.col("reject").is_null()
+    wanted = pl.lit(config.check_videos)
+    if config.probe:
+        bucket_decides = pl.lit(False)
+        if config.min_duration is not None or config.max_duration is not None:
+            bucket_decides = _bucket_decision(config).is_not_null()
+        wanted = wanted | (pl.col("duration").is_null() & ~bucket_decides)
+    videos = df.filter(open_ & wanted).get_column("video").unique(maintain_order=True).to_list()
+    if not videos:
+        return df, 0
+    paths = {v: _resolve(config.video_root, v) for v in videos}
+    on_done = progress(len(videos)) if progress else None
+    probes = probe_many(paths.values(), workers=config.workers, on_done=on_done)
+    table = pl.DataFrame(
+        {
+            "video": videos,
+            "_p_dur": [probes[paths[v]].duration for v in videos],
+            "_p_err": [probes[paths[v]].error for v in videos],
+            "_p_detail": [probes[paths[v]].detail for v in videos],
+        },
+        schema={"video": pl.String, "_p_dur": pl.Float64, "_p_err": pl.String, "_p_detail": pl.String},
+    )
+    df = df.join(table, on="video", how="left", maintain_order="left")
+    df = _set_reason(df, pl.col("_p_err").is_not_null(), pl.col("_p_err"), pl.col("_p_detail"))
+    df = df.with_columns(duration=pl.coalesce("duration", "_p_dur"))
+    return df.drop("_p_dur", "_p_err", "_p_detail"), len(videos)
+
+
+def _bucket_decision(config: FilterConfig) -> pl.Expr:
+    """From the bucket alone: ``too_short``/``too_long``/``ok``, or null when the bucket cannot tell."""
+    lo, hi = pl.col("duration_lo"), pl.col("duration_hi")
+    lo_ok = pl.lit(True) if config.min_duration is None else lo >= config.min_duration
+    hi_ok = pl.lit(True) if config.max_duration is None else hi <= config.max_duration
+    short = pl.lit(False) if config.min_duration is None else hi < config.min_duration
+    long = pl.lit(False) if config.max_duration is None else lo > config.max_duration
+    return (
+        pl.when(lo.is_null() | hi.is_null()).then(None)
+        .when(short).then(pl.lit("too_short"))
+        .when(long).then(pl.lit("too_long"))
+        .when(lo_ok & hi_ok).then(pl.lit("ok"))
+    )
+
+
+def filter_duration(df: pl.DataFrame, config: FilterConfig) -> tuple[pl.DataFrame, int]:
+    """Step 6; returns (frame, number of kept items whose duration could not be decided)."""
+    if config.min_duration is None and config.max_duration is None:
+        return df, 0
+    d = pl.col("duration")
+    known = pl.lit(None, dtype=pl.String)
+    if config.min_duration is not None:
+        known = pl.when(d < config.min_duration).then(pl.lit("too_short")).otherwise(known)
+    if config.max_duration is not None:
+        known = pl.when(d > config.max_duration).then(pl.lit("too_long")).otherwise(known)
+    known = pl.when(d.is_not_null()).then(pl.coalesce(known, pl.lit("ok")))
+    verdict = pl.coalesce(known, _bucket_decision(config))
+    df = df.with_columns(_verdict=verdict)
+    for reason in ("too_short", "too_long"):
+        df = _set_reason(df, pl.col("_verdict") == reason, reason)
+    unknown = df.filter(pl.col("reject").is_null() & pl.col("_verdict").is_null()).height
+    return df.drop("_verdict"), unknown
+
+
+def _rank_key(seed: int, item_id: str) -> bytes:
+    return hashlib.sha256(f"{seed}:{item_id}".encode()).digest()
+
+
+def select_rows(df: pl.DataFrame, config: FilterConfig) -> pl.DataFrame:
+    """Step 7: ``--limit`` keeps the first N open rows, ``--sample`` N rows chosen by (seed, id) hash."""
+    open_rows = df.filter(pl.col("reject").is_null())
+    if config.sample is not None:
+        ids = open_rows.get_column("id").to_list()
+        rows = open_rows.get_column("_row").to_list()
+        ranked = sorted(zip((_rank_key(config.seed, i) for i in ids), rows, strict=True))
+        chosen = {r for _, r in ranked[: config.sample]}
+        df = _set_reason(df, ~pl.col("_row").is_in(list(chosen)), "sample")
+    if config.limit is not None:
+        open_rows = df.filter(pl.col("reject").is_null())
+        first = open_rows.get_column("_row").head(config.limit).to_list()
+        df = _set_reason(df, ~pl.col("_row").is_in(first), "limit")
+    return df
+
+
+def shuffle_options(kept: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """Permute each row's options with ``random.Random(f"{seed}:{id}")`` and remap the answer."""
+    new_options, new_answers = [], []
+    for item_id, options, answer in kept.select("id", "options", "answer").iter_rows():
+        order = list(range(len(options)))
+        random.Random(f"{seed}:{item_id}").shuffle(order)
+        new_options.append([options[i] for i in order])
+        new_answers.append(order.index(answer))
+    return kept.with_columns(
+        options=pl.Series(new_options, dtype=pl.List(pl.String)),
+        answer=pl.Series(new_answers, dtype=pl.Int64),
+    )
+
+
+def unique_ids(kept: pl.DataFrame) -> pl.DataFrame:
+    """Make ``id`` unique among kept rows: a repeated id gets ``#`` + a short hash of the item's content."""
+    repeated = pl.col("id").is_duplicated()
+    if not kept.select(repeated.any()).item():
+        return kept
+    content = pl.concat_str(
+        pl.col("video"), pl.col("question"), pl.col("options").list.join("\x1f"),
+        pl.col("answer").cast(pl.String), separator="\x1e",
+    )
+    suffix = content.map_elements(lambda s: hashlib.sha256(s.encode()).hexdigest()[:10], return_dtype=pl.String)
+    return kept.with_columns(id=pl.when(repeated).then(pl.col("id") + pl.lit("#") + suffix).otherwise("id"))
+
+
+def letter_histogram(df: pl.DataFrame) -> dict[str, int]:
+    counts = df.group_by("answer").len().sort("answer").iter_rows()
+    return {LETTERS[a]: n for a, n in counts}
+
+
+def load_inputs(config: FilterConfig) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Read every input with its reader; returns (raw frame, {file: format used})."""
+    options: dict[str, object] = {}
+    if config.nextqa_map is not None:
+        options["nextqa_map"] = load_nextqa_map(config.nextqa_map)
+    if config.mapping:
+        options["mapping"] = parse_mapping(config.mapping)
+        options["source"] = config.source
+    elif config.format == "generic":
+        raise UserError("--format generic needs a column mapping (--map FIELD=COLUMN)")
+    frames, formats = [], {}
+    for path in config.inputs:
+        fmt, frame = read(path, config.format, **options)
+        formats[str(path)] = fmt
+        frames.append(frame)
+    if not frames:
+        raise UserError("no input files given")
+    return pl.concat(frames), formats
+
+
+def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | None = None) -> FilterResult:
+    """Run the stage; see the module docstring. ``progress(total)`` returns a per-video tick callback."""
+    if config.sample is not None and config.sample < 0 or config.limit is not None and config.limit < 0:
+        raise UserError("--limit and --sample take a non-negative count")
+    if config.video_root is not None and not config.video_root.is_dir():
+        raise UserError(f"{config.video_root}: --video-root is not a directory")
+    fingerprint = manifest.fingerprint(STAGE, _config_dict(config), config.inputs)
+    done = manifest.completed(config.output, fingerprint)
+    if done is not None and not config.force:
+        stats = done["stats"]
+        return FilterResult(config.output, stats["read"], stats["kept"], stats["rejected"],
+                            stats["formats"], stats, skipped=True)
+
+    raw, formats = load_inputs(config)
+    df = normalize(raw).with_row_index("_row")
+    df = check_structure(df)
+    df = select_subsets(df, config.include_subset, config.exclude_subset)
+    df, option_variants = deduplicate(df)
+    df, probed = check_videos(df, config, progress)
+    df, duration_unknown = filter_duration(df, config)
+    df = select_rows(df, config)
+
+    kept = df.filter(pl.col("reject").is_null())
+    before = letter_histogram(kept)
+    if config.shuffle_options is not None and kept.height:
+        kept = shuffle_options(kept, config.shuffle_options)
+    kept = unique_ids(kept)
+    rejected = df.filter(pl.col("reject").is_not_null())
+
+    out = config.output
+    out.mkdir(parents=True, exist_ok=True)
+    write_rejects(
+        rejected.select("id", "source", "subset", "video", "input", "index",
+                        pl.col("reject").alias("reason"), "detail", "record").to_arrow(),
+        out / "rejects.parquet",
+    )
+    write_mcq(
+        kept.select("id", "source", "subset", "video", "question", "options", "answer", "problem_type",
+                    "duration", "start", "end", "meta").to_arrow(),
+        out / "mcq.parquet",
+    )
+    stats = filter_stats(
+        df, kept, formats=formats, letters_before=before,
+        letters_after=letter_histogram(kept) if config.shuffle_options is not None else None,
+        option_variants=option_variants, duration_unknown=duration_unknown, videos_probed=probed,
+    )
+    manifest.write(out, STAGE, fingerprint, _config_dict(config), config.inputs,
+                   ["mcq.parquet", "rejects.parquet", "stats.json"], stats)
+    return FilterResult(out, stats["read"], stats["kept"], stats["rejected"], formats, stats)
+
+
+def _config_dict(config: FilterConfig) -> dict:
+    out = {}
+    for key, value in vars(config).items():
+        if key in ("force", "workers"):
+            continue
+        if isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, list):
+            value = [str(v) for v in value]
+        out[key] = value
+    return out

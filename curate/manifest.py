@@ -1,0 +1,80 @@
+"""``manifest.json`` next to every output: config, tool version, input fingerprints and, per output
+file, rows, bytes and sha256. It is written last, so it doubles as the completion marker: a stage whose
+manifest matches its config and inputs (and whose outputs still match their sha256) is done, and
+rerunning it is a no-op.
+
+An input's fingerprint is its size and modification time (hashing gigabytes of annotations on every
+run would cost more than the work it guards).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from curate import __version__
+from schemas.atomic import write_json_atomic
+
+NAME = "manifest.json"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(stage: str, config: dict, inputs: list[Path]) -> str:
+    """Hash of stage, tool version, config and each input's (path, size, mtime)."""
+    described = []
+    for path in inputs:
+        st = Path(path).stat() if Path(path).exists() else None
+        described.append([str(path), st.st_size if st else None, st.st_mtime_ns if st else None])
+    blob = json.dumps([stage, __version__, config, described], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _describe(out: Path, name: str) -> dict:
+    path = out / name
+    entry = {"file": name, "bytes": path.stat().st_size, "sha256": _sha256(path)}
+    if name.endswith(".parquet"):
+        entry["rows"] = pq.ParquetFile(path).metadata.num_rows
+    return entry
+
+
+def write(out: Path, stage: str, fp: str, config: dict, inputs: list[Path], files: list[str], stats: dict):
+    """Write ``stats.json`` (from ``stats``) and then the manifest describing ``files``."""
+    write_json_atomic(stats, out / "stats.json")
+    manifest = {
+        "stage": stage,
+        "tool": "videoqa-rl",
+        "version": __version__,
+        "fingerprint": fp,
+        "config": config,
+        "inputs": [{"path": str(p), "bytes": Path(p).stat().st_size} for p in inputs],
+        "outputs": [_describe(out, name) for name in files],
+    }
+    write_json_atomic(manifest, out / NAME)
+
+
+def completed(out: Path, fp: str) -> dict | None:
+    """The manifest (with ``stats`` loaded) when ``out`` holds a finished run with fingerprint ``fp``."""
+    path = out / NAME
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if manifest.get("fingerprint") != fp:
+            return None
+        for entry in manifest["outputs"]:
+            if _sha256(out / entry["file"]) != entry["sha256"]:
+                return None
+        manifest["stats"] = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+        return manifest
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

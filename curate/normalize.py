@@ -1,0 +1,162 @@
+"""Vectorized parsing shared by every format: raw reader rows → normalized multiple-choice rows.
+
+One pass of polars expressions over the whole raw frame (see :mod:`curate.readers.base`):
+
+1. ``<image>``/``<video>`` tokens are removed from the question.
+2. Inline options (``options`` null): the question text is split into lines; an option line is
+   ``A. text``, ``A) text``, ``A: text`` or ``(A) text``. Lines before the first option line form the
+   question (an ``Options:``/``Choices:`` header is dropped; a ``Question:`` line starts the question
+   and drops an instruction before it); lines after the last option line are the trailing instruction,
+   which is dropped. Option letters must run A, B, C, … with no gap, else the item is
+   ``unparseable_options``; no option line at all means ``open_ended``.
+3. Given options: a letter prefix is stripped only when every option carries one and the letters run
+   A, B, C, … in order (so an option that merely starts with ``A.`` is left alone).
+4. The answer becomes a 0-based index: ``answer_index`` as is; ``answer_letter`` through the letter it
+   starts with (``B``, ``B.``, ``(B)``, ``B. dog.``, ``<answer>B</answer>``; a text after the letter
+   must name the same option, else ``answer_text_mismatch``); ``answer_text`` through the option whose
+   text it equals (exactly, else after :func:`norm_text`). An unresolved answer stays null
+   (``answer_not_in_options`` downstream) or, when unparseable, ``unparseable_answer``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MEDIA_TOKEN = r"<(?:image|video)>\s*"
+OPTION_LINE = r"^\s*\(?([A-Z])[.):]\)?\s+(\S.*?)\s*$"
+OPTION_PREFIX = r"^\s*\(?([A-Z])[.):]\)?\s+"
+HEADER_LINE = r"(?i)^\s*(?:options|choices)\s*:?\s*$"
+QUESTION_PREFIX = r"(?i)^\s*question\s*:\s*"
+ANSWER_LETTER = r"^\s*(?:<answer>\s*)?(?:\*\*)?\(?([A-Z])(?:[.):]|\*\*|\s|$|</answer>)"
+ANSWER_AFTER_LETTER = r"^\s*(?:<answer>\s*)?\(?[A-Z][.):]?\)?\s*(.*?)\s*(?:</answer>)?\s*$"
+LETTER_INDEX = {letter: i for i, letter in enumerate(LETTERS)}
+
+
+def norm_text(expr: pl.Expr) -> pl.Expr:
+    """Case- and whitespace-insensitive form: lower case, runs of whitespace → one space, stripped."""
+    return expr.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def norm_answer_text(expr: pl.Expr) -> pl.Expr:
+    """:func:`norm_text` without trailing punctuation, for comparing an answer with an option."""
+    return norm_text(expr).str.replace(r"[\s.!?,;:]+$", "")
+
+
+def _letters_run(n: pl.Expr) -> pl.Expr:
+    """``"ABC…"`` of length ``n``."""
+    return pl.lit(LETTERS).str.slice(0, n)
+
+
+def split_inline(df: pl.DataFrame) -> pl.DataFrame:
+    """Split inline options out of ``question`` for rows whose ``options`` is null (step 2)."""
+    lines = pl.col("question").str.split("\n")
+    is_opt = pl.element().str.contains(OPTION_LINE)
+    df = df.with_columns(
+        _lines=pl.when(pl.col("options").is_null()).then(lines),
+    ).with_columns(
+        _n_opt=pl.col("_lines").list.eval(is_opt.sum()).list.first(),
+        _first=pl.col("_lines").list.eval(is_opt.arg_max()).list.first(),
+        _last_rev=pl.col("_lines").list.reverse().list.eval(is_opt.arg_max()).list.first(),
+    )
+    n_lines = pl.col("_lines").list.len()
+    last = n_lines - 1 - pl.col("_last_rev").cast(pl.Int64)
+    block = pl.col("_lines").list.slice(pl.col("_first"), last - pl.col("_first") + 1)
+    head = pl.col("_lines").list.slice(0, pl.col("_first"))
+    head = head.list.eval(pl.element().filter(~pl.element().str.contains(HEADER_LINE)))
+    # A "Question:" line starts the question; whatever stands before it is an instruction.
+    q_at = head.list.eval(pl.element().str.contains(QUESTION_PREFIX).arg_max()).list.first()
+    has_q = head.list.eval(pl.element().str.contains(QUESTION_PREFIX).any()).list.first()
+    head = pl.when(has_q).then(head.list.slice(q_at)).otherwise(head)
+    question = head.list.join("\n").str.replace(QUESTION_PREFIX, "").str.strip_chars()
+    letters = block.list.eval(pl.element().str.extract(OPTION_LINE, 1).drop_nulls()).list.join("")
+    options = block.list.eval(pl.element().str.extract(OPTION_LINE, 2).drop_nulls())
+    stray = block.list.eval(
+        (~pl.element().str.contains(OPTION_LINE) & (pl.element().str.strip_chars() != "")).any()
+    ).list.first()
+    inline = pl.col("options").is_null()
+    no_opts = inline & (pl.col("_n_opt").fill_null(0) == 0)
+    bad_opts = inline & ~no_opts & (stray | (letters != _letters_run(options.list.len())))
+    return df.with_columns(
+        question=pl.when(inline & ~no_opts).then(question).otherwise(pl.col("question").str.strip_chars()),
+        options=pl.when(inline & ~no_opts).then(options).otherwise(pl.col("options")),
+        reject=pl.when(pl.col("reject").is_not_null())
+        .then(pl.col("reject"))
+        .when(no_opts)
+        .then(pl.lit("open_ended"))
+        .when(bad_opts)
+        .then(pl.lit("unparseable_options")),
+    ).drop("_lines", "_n_opt", "_first", "_last_rev")
+
+
+def strip_prefixes(df: pl.DataFrame) -> pl.DataFrame:
+    """Strip ``A. `` style prefixes from given options when all carry them in order (step 3)."""
+    prefix = pl.element().str.extract(OPTION_PREFIX, 1)
+    letters = pl.col("options").list.eval(prefix.drop_nulls()).list.join("")
+    all_prefixed = letters == _letters_run(pl.col("options").list.len())
+    stripped = pl.col("options").list.eval(pl.element().str.replace(OPTION_PREFIX, ""))
+    options = pl.when(all_prefixed).then(stripped).otherwise(pl.col("options"))
+    return df.with_columns(options=options.list.eval(pl.element().str.strip_chars()))
+
+
+def resolve_answer(df: pl.DataFrame) -> pl.DataFrame:
+    """Turn the raw answer columns into ``answer`` (0-based; may be out of range or null) (step 4)."""
+    letter = pl.col("answer_letter").str.extract(ANSWER_LETTER, 1)
+    letter_index = letter.replace_strict(LETTER_INDEX, default=None, return_dtype=pl.Int64)
+    after = pl.col("answer_letter").str.extract(ANSWER_AFTER_LETTER, 1)
+    picked = pl.col("options").list.get(letter_index, null_on_oob=True)
+    mismatch = (after != "") & picked.is_not_null() & (norm_answer_text(after) != norm_answer_text(picked))
+    by_letter = pl.col("answer_index").is_null() & pl.col("answer_letter").is_not_null()
+
+    df = df.with_row_index("_row")
+    df = df.with_columns(_text_index=_index_of_text(df))
+    answer = (
+        pl.when(pl.col("answer_index").is_not_null())
+        .then(pl.col("answer_index"))
+        .when(pl.col("answer_letter").is_not_null())
+        .then(letter_index)
+        .otherwise(pl.col("_text_index"))
+    )
+    reason = (
+        pl.when(pl.col("reject").is_not_null())
+        .then(pl.col("reject"))
+        .when(by_letter & letter.is_null())
+        .then(pl.lit("unparseable_answer"))
+        .when(by_letter & mismatch.fill_null(False))
+        .then(pl.lit("answer_text_mismatch"))
+    )
+    return df.with_columns(answer=answer, reject=reason).drop("_row", "_text_index")
+
+
+def _index_of_text(df: pl.DataFrame) -> pl.Series:
+    """Index of the option equal to ``answer_text`` (exact, else normalized), per row; null if none."""
+    has_text = df.select(pl.col("answer_text").is_not_null().any()).item()
+    if not has_text:
+        return pl.Series("_text_index", [None] * df.height, dtype=pl.Int64)
+    long = (
+        df.filter(pl.col("answer_text").is_not_null() & pl.col("options").is_not_null())
+        .select("_row", pl.col("answer_text").str.strip_chars().alias("_t"), pl.col("options").alias("_o"))
+        .with_columns(_pos=pl.int_ranges(pl.col("_o").list.len()))
+        .explode("_o", "_pos")
+        .with_columns(
+            _exact=pl.col("_o").str.strip_chars() == pl.col("_t"),
+            _loose=norm_answer_text(pl.col("_o")) == norm_answer_text(pl.col("_t")),
+        )
+    )
+    hits = long.group_by("_row").agg(
+        _e=pl.col("_pos").filter(pl.col("_exact")).first(),
+        _l=pl.col("_pos").filter(pl.col("_loose")).first(),
+    )
+    joined = df.select("_row").join(hits, on="_row", how="left", maintain_order="left")
+    return joined.select(pl.coalesce("_e", "_l").cast(pl.Int64)).to_series().alias("_text_index")
+
+
+def normalize(df: pl.DataFrame) -> pl.DataFrame:
+    """Apply steps 1–4 to a raw frame; the result keeps the raw columns plus ``answer``."""
+    df = df.with_columns(
+        question=pl.col("question").str.replace_all(MEDIA_TOKEN, ""),
+        problem_type=pl.col("problem_type").fill_null("multiple choice").str.strip_chars(),
+    )
+    df = split_inline(df)
+    df = strip_prefixes(df)
+    return resolve_answer(df)

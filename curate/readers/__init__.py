@@ -1,0 +1,110 @@
+"""Readers for the published Video-QA formats, and format detection.
+
+Each module exposes ``read(path, **options) -> polars.DataFrame`` returning the raw item frame described
+in :mod:`curate.readers.base`. :func:`detect` recognizes a file's format from its field names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from curate.errors import UserError
+from curate.readers import (
+    generic,
+    inline_mc,
+    llava_video,
+    mvbench,
+    nextqa,
+    perceptiontest,
+    star,
+    tinyllava,
+    tvqa,
+    video_r1,
+    videomme,
+)
+from curate.readers.base import load_json
+
+READERS: dict[str, Callable[..., pl.DataFrame]] = {
+    "llava-video-178k": llava_video.read,
+    "nextqa": nextqa.read,
+    "video-r1": video_r1.read,
+    "tinyllava-video-r1": tinyllava.read,
+    "mvbench": mvbench.read,
+    "videomme": videomme.read,
+    "perceptiontest": perceptiontest.read,
+    "star": star.read,
+    "tvqa": tvqa.read,
+    "inline-mc": inline_mc.read,
+    "generic": generic.read,
+}
+FORMATS = ("auto", *READERS)
+
+# (format, fields that must all be present), tried in order; the first match wins.
+RULES: list[tuple[str, set[str]]] = [
+    ("nextqa", {"video", "question", "answer", "qid", "type"}),
+    ("llava-video-178k", {"conversations"}),
+    ("tinyllava-video-r1", {"problem", "solution", "video_filename"}),
+    ("video-r1", {"problem", "solution"}),
+    ("perceptiontest", {"mc_question"}),
+    ("mvbench", {"question", "candidates", "answer"}),
+    ("star", {"question_id", "choices", "video_id"}),
+    ("tvqa", {"vid_name", "q", "a0"}),
+    ("videomme", {"question_id", "options", "answer"}),
+    ("inline-mc", {"video_id", "question", "answer"}),
+]
+KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:')
+PEEK_BYTES = 1 << 18
+
+
+def peek_fields(path: Path) -> set[str]:
+    """Field names seen near the start of a file (header, schema or the first JSON keys)."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    if suffix == ".parquet":
+        try:
+            return set(pl.read_parquet_schema(path))
+        except Exception as exc:
+            raise UserError(f"{path}: not a readable Parquet file: {exc}") from None
+    with open(path, "rb") as fh:
+        head = fh.read(PEEK_BYTES).decode("utf-8", errors="replace")
+    if suffix == ".csv":
+        return {c.strip().strip('"') for c in head.splitlines()[0].split(",")} if head.strip() else set()
+    return set(KEY.findall(head))
+
+
+def detect(path: str | Path) -> str:
+    """The format of ``path``; a :class:`UserError` when no rule matches."""
+    path = Path(path)
+    fields = peek_fields(path)
+    for name, needed in RULES:
+        if needed <= fields:
+            return name
+    shown = ", ".join(sorted(fields)[:12]) or "none"
+    raise UserError(f"{path}: cannot tell the format (fields seen: {shown}); pass --format")
+
+
+def load_nextqa_map(path: str | Path) -> dict[str, str]:
+    """NExT-QA's ``map_vid_vidorID.json``: video id → ``folder/video id``."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: no such file")
+    data = load_json(path)
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object mapping video id to folder/id")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def read(path: str | Path, fmt: str = "auto", **options: object) -> tuple[str, pl.DataFrame]:
+    """Read ``path`` in format ``fmt`` (``auto`` detects it); return (format used, raw frame)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    if fmt == "auto":
+        fmt = detect(path)
+    if fmt not in READERS:
+        raise UserError(f"{path}: unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    return fmt, READERS[fmt](path, **options)

@@ -1,0 +1,167 @@
+"""The raw item frame every reader returns, and helpers shared by the readers.
+
+A reader turns one published file into a polars DataFrame with the columns of :data:`RAW_SCHEMA`,
+one row per question it found. Fields are as published; :mod:`curate.normalize` does the parsing that
+is common to all formats (inline options, letter prefixes, answer resolution) in one vectorized pass.
+
+Raw columns:
+- ``question``: the question text; when ``options`` is null it still holds the inline option lines.
+- ``options``: option texts (letter prefixes such as ``A. `` may remain), or null for inline options.
+- exactly one of ``answer_index`` (0-based), ``answer_letter`` (``B``, ``B.``, ``B. dog.``, ``(B)``,
+  ``<answer>B</answer>``) or ``answer_text`` (the option text) carries the gold answer.
+- ``duration_lo``/``duration_hi``: a duration bucket (e.g. LLaVA-Video-178K's ``0_30_s``), used as a
+  bound when the exact duration is unknown.
+- ``record``: the original record as JSON; ``input``/``index``: file and 0-based record index.
+- ``reject``/``detail``: set by the reader for an item it already knows to drop (e.g. ``open_ended``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate.errors import UserError
+
+RAW_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String,
+    "source": pl.String,
+    "subset": pl.String,
+    "video": pl.String,
+    "question": pl.String,
+    "options": pl.List(pl.String),
+    "answer_index": pl.Int64,
+    "answer_letter": pl.String,
+    "answer_text": pl.String,
+    "problem_type": pl.String,
+    "duration": pl.Float64,
+    "duration_lo": pl.Float64,
+    "duration_hi": pl.Float64,
+    "start": pl.Float64,
+    "end": pl.Float64,
+    "meta": pl.String,
+    "record": pl.String,
+    "input": pl.String,
+    "index": pl.Int64,
+    "reject": pl.String,
+    "detail": pl.String,
+}
+
+Item = dict[str, Any]
+
+
+def to_json(obj: Any) -> str:
+    """Compact JSON that keeps non-ASCII text readable; unknown objects become strings."""
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def conform(df: pl.DataFrame) -> pl.DataFrame:
+    """Add missing raw columns as nulls and return the raw columns in order with their types."""
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in RAW_SCHEMA.items() if c not in df.columns]
+    return df.with_columns(missing).select([pl.col(c).cast(t) for c, t in RAW_SCHEMA.items()])
+
+
+def frame_from_items(items: list[Item]) -> pl.DataFrame:
+    """Build a raw frame from item dicts (keys of :data:`RAW_SCHEMA`; absent keys are null)."""
+    rows = {c: [it.get(c) for it in items] for c in RAW_SCHEMA}
+    return pl.DataFrame(rows, schema=RAW_SCHEMA)
+
+
+def meta_of(record: dict, mapped: Iterable[str], **extra: Any) -> str:
+    """JSON object of the fields of ``record`` not in ``mapped``, plus ``extra``."""
+    skip = set(mapped)
+    meta = {k: v for k, v in record.items() if k not in skip}
+    meta.update({k: v for k, v in extra.items() if v is not None})
+    return to_json(meta)
+
+
+def load_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; malformed JSON is a :class:`UserError` naming the file, line and column."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
+    """Yield (0-based record index, parsed object) per non-blank line of a JSON-lines file.
+
+    A malformed line is a :class:`UserError` naming the file and 1-based line number.
+    """
+    index = 0
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}:{lineno}: malformed JSON line: {exc.msg}") from None
+            yield index, obj
+            index += 1
+
+
+def load_records(path: str | os.PathLike) -> list[Any]:
+    """Records of a JSON array, a JSON-lines file, or a Parquet file, as Python objects."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return [obj for _, obj in iter_jsonl(path)]
+    if suffix == ".parquet":
+        return read_parquet(path).to_dicts()
+    data = load_json(path)
+    if isinstance(data, dict):
+        return [data]
+    if not isinstance(data, list):
+        raise UserError(f"{path}: expected a JSON array of records, found {type(data).__name__}")
+    return data
+
+
+def read_parquet(path: str | os.PathLike) -> pl.DataFrame:
+    """Read a Parquet file; an unreadable one is a :class:`UserError` naming the file."""
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:  # polars raises several error types for corrupt files
+        raise UserError(f"{path}: not a readable Parquet file: {exc}") from None
+
+
+def items_from_records(
+    records: Iterable[Any],
+    to_items: Callable[[dict, int], list[Item]],
+    *,
+    source: str,
+    input_path: str,
+) -> pl.DataFrame:
+    """Apply ``to_items(record, index)`` to each record; a record it cannot map becomes a reject.
+
+    ``to_items`` returns the record's items (keys of :data:`RAW_SCHEMA`); a ``KeyError``, ``TypeError``
+    or ``ValueError`` it raises marks the whole record ``malformed_record`` with the message as detail,
+    so one bad record never stops the file. ``record``, ``input``, ``index`` and ``source`` are filled in
+    when the reader leaves them out.
+    """
+    items: list[Item] = []
+    for index, rec in enumerate(records):
+        try:
+            if not isinstance(rec, dict):
+                raise TypeError(f"record is a {type(rec).__name__}, not an object")
+            produced = to_items(rec, index)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            produced = [{"reject": "malformed_record", "detail": detail}]
+        record_json = None
+        for item in produced:
+            item.setdefault("source", source)
+            item.setdefault("input", input_path)
+            item.setdefault("index", index)
+            if "record" not in item:
+                record_json = record_json or to_json(rec)
+                item["record"] = record_json
+            items.append(item)
+    return frame_from_items(items)

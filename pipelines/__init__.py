@@ -1,0 +1,1 @@
+"""Recipes, executors and trainer-side readers that compose the curate stages."""
