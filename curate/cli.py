@@ -70,26 +70,44 @@ def filter_command(
         if fmt not in FORMATS:
             raise _user_error(f"--format {fmt!r}: unknown (one of {', '.join(FORMATS)})")
         config = FilterConfig(
-            inputs=list(inputs), output=output, format=fmt, video_root=video_root, nextqa_map=nextqa_map,
-            mapping=mapping or [], source=source, min_duration=min_duration, max_duration=max_duration,
-            probe=probe, check_videos=check_videos, workers=workers, include_subset=include_subset or [],
-            exclude_subset=exclude_subset or [], limit=limit, sample=sample, seed=seed,
-            shuffle_options=shuffle_options, force=force,
+            inputs=list(inputs),
+            output=output,
+            format=fmt,
+            video_root=video_root,
+            nextqa_map=nextqa_map,
+            mapping=mapping or [],
+            source=source,
+            min_duration=min_duration,
+            max_duration=max_duration,
+            probe=probe,
+            check_videos=check_videos,
+            workers=workers,
+            include_subset=include_subset or [],
+            exclude_subset=exclude_subset or [],
+            limit=limit,
+            sample=sample,
+            seed=seed,
+            shuffle_options=shuffle_options,
+            force=force,
         )
         with progress("probing videos", quiet or as_json) as bar:
             result = run(config, progress=bar)
         lines = [f"{path}: format {name}" for path, name in result.formats.items()]
         if result.skipped:
             lines.append(f"{output}: already complete for this config and input (use --force to redo)")
-        lines.append(
-            f"read {result.read}, kept {result.kept}, rejected {result.rejected} → {output / 'mcq.parquet'}"
-        )
+        lines.append(f"read {result.read}, kept {result.kept}, rejected {result.rejected} → {output / 'mcq.parquet'}")
         reasons = result.stats.get("reasons", {})
         if reasons:
             lines.append("rejects: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
-        summary = {"output": str(output), "read": result.read, "kept": result.kept,
-                   "rejected": result.rejected, "skipped": result.skipped, "formats": result.formats,
-                   "reasons": reasons}
+        summary = {
+            "output": str(output),
+            "read": result.read,
+            "kept": result.kept,
+            "rejected": result.rejected,
+            "skipped": result.skipped,
+            "formats": result.formats,
+            "reasons": reasons,
+        }
         emit(summary, as_json, quiet, lines)
 
 
@@ -98,9 +116,8 @@ def export_command(
     directory: Annotated[Path, typer.Argument(help="A folder holding mcq.parquet (or the file).")],
     to: Annotated[str, typer.Option("--to", help="tinyllava, video-r1, verl, trl or llava.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
-    instruction: Annotated[
-        str | None, typer.Option(help="Instruction appended to the prompt (verl, trl, llava).")
-    ] = None,
+    instruction: Annotated[str | None, typer.Option(help="Instruction appended to the question ('' for none).")] = None,
+    video_root: Annotated[str | None, typer.Option(help="Prefix for the video paths written.")] = None,
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
@@ -110,9 +127,10 @@ def export_command(
     with user_errors():
         if to not in TARGETS:
             raise _user_error(f"--to {to!r}: unknown (one of {', '.join(TARGETS)})")
-        rows = export(directory, to, output, instruction=instruction)
-        emit({"output": str(output), "to": to, "rows": rows}, as_json, quiet,
-             [f"wrote {rows} rows for {to} → {output}"])
+        rows = export(directory, to, output, instruction=instruction, video_root=video_root)
+        emit(
+            {"output": str(output), "to": to, "rows": rows}, as_json, quiet, [f"wrote {rows} rows for {to} → {output}"]
+        )
 
 
 def _user_error(message: str) -> Exception:

@@ -59,13 +59,19 @@ def user_errors() -> Iterator[None]:
 def progress(description: str, quiet: bool) -> Iterator[Callable[[int], Callable[[], None]]]:
     """Yield ``start(total) -> tick``: a bar with rate and ETA, or nothing when ``quiet``."""
     if quiet:
-        yield lambda total: (lambda: None)
+        yield lambda total: lambda: None
         return
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-        TimeRemainingColumn(), console=stderr, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
     )
     with bar:
+
         def start(total: int) -> Callable[[], None]:
             task = bar.add_task(description, total=total)
             return lambda: bar.advance(task)

@@ -115,7 +115,8 @@ def select_subsets(df: pl.DataFrame, include: list[str], exclude: list[str]) -> 
         return df
     subsets = [s for s in df.get_column("subset").unique().to_list() if s is not None]
     allowed = {
-        s for s in subsets
+        s
+        for s in subsets
         if (not include or any(fnmatch.fnmatchcase(s, p) for p in include))
         and not any(fnmatch.fnmatchcase(s, p) for p in exclude)
     }
@@ -136,18 +137,27 @@ def deduplicate(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     )
     cand = keyed.filter(open_)
     answers = cand.group_by("_q", "_opts").agg(_n_ans=pl.col("_ans").n_unique())
-    first = cand.group_by("_q", "_opts", "_ans", maintain_order=True).agg(_first=pl.col("_row").first(),
-                                                                          _first_id=pl.col("id").first())
-    keyed = keyed.join(answers, on=["_q", "_opts"], how="left").join(
-        first, on=["_q", "_opts", "_ans"], how="left"
+    first = cand.group_by("_q", "_opts", "_ans", maintain_order=True).agg(
+        _first=pl.col("_row").first(),
+        _first_id=pl.col("id").first(),
+        _first_at=pl.format("record {} of {}", pl.col("index").first(), pl.col("input").first()),
     )
-    keyed = _set_reason(keyed, open_ & (pl.col("_n_ans") > 1), "conflicting_duplicate",
-                        pl.lit("same video, question and options with different answers"))
-    keyed = _set_reason(keyed, open_ & (pl.col("_row") != pl.col("_first")), "duplicate",
-                        pl.lit("same as ") + pl.col("_first_id"))
+    keyed = keyed.join(answers, on=["_q", "_opts"], how="left").join(first, on=["_q", "_opts", "_ans"], how="left")
+    keyed = _set_reason(
+        keyed,
+        open_ & (pl.col("_n_ans") > 1),
+        "conflicting_duplicate",
+        pl.lit("same video, question and options with different answers"),
+    )
+    keyed = _set_reason(
+        keyed,
+        open_ & (pl.col("_row") != pl.col("_first")),
+        "duplicate",
+        pl.format("same as {} ({})", "_first_id", "_first_at"),
+    )
     kept = keyed.filter(pl.col("reject").is_null())
     variants = kept.group_by("_q").agg(pl.col("_opts").n_unique()).filter(pl.col("_opts") > 1).height
-    return keyed.drop("_q", "_opts", "_ans", "_n_ans", "_first", "_first_id").sort("_row"), variants
+    return keyed.drop("_q", "_opts", "_ans", "_n_ans", "_first", "_first_id", "_first_at").sort("_row"), variants
 
 
 def _resolve(video_root: Path | None, video: str) -> str:
@@ -194,10 +204,14 @@ def _bucket_decision(config: FilterConfig) -> pl.Expr:
     short = pl.lit(False) if config.min_duration is None else hi < config.min_duration
     long = pl.lit(False) if config.max_duration is None else lo > config.max_duration
     return (
-        pl.when(lo.is_null() | hi.is_null()).then(None)
-        .when(short).then(pl.lit("too_short"))
-        .when(long).then(pl.lit("too_long"))
-        .when(lo_ok & hi_ok).then(pl.lit("ok"))
+        pl.when(lo.is_null() | hi.is_null())
+        .then(None)
+        .when(short)
+        .then(pl.lit("too_short"))
+        .when(long)
+        .then(pl.lit("too_long"))
+        .when(lo_ok & hi_ok)
+        .then(pl.lit("ok"))
     )
 
 
@@ -260,8 +274,11 @@ def unique_ids(kept: pl.DataFrame) -> pl.DataFrame:
     if not kept.select(repeated.any()).item():
         return kept
     content = pl.concat_str(
-        pl.col("video"), pl.col("question"), pl.col("options").list.join("\x1f"),
-        pl.col("answer").cast(pl.String), separator="\x1e",
+        pl.col("video"),
+        pl.col("question"),
+        pl.col("options").list.join("\x1f"),
+        pl.col("answer").cast(pl.String),
+        separator="\x1e",
     )
     suffix = content.map_elements(lambda s: hashlib.sha256(s.encode()).hexdigest()[:10], return_dtype=pl.String)
     return kept.with_columns(id=pl.when(repeated).then(pl.col("id") + pl.lit("#") + suffix).otherwise("id"))
@@ -302,8 +319,9 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
     done = manifest.completed(config.output, fingerprint)
     if done is not None and not config.force:
         stats = done["stats"]
-        return FilterResult(config.output, stats["read"], stats["kept"], stats["rejected"],
-                            stats["formats"], stats, skipped=True)
+        return FilterResult(
+            config.output, stats["read"], stats["kept"], stats["rejected"], stats["formats"], stats, skipped=True
+        )
 
     raw, formats = load_inputs(config)
     df = normalize(raw).with_row_index("_row")
@@ -324,22 +342,47 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
     out = config.output
     out.mkdir(parents=True, exist_ok=True)
     write_rejects(
-        rejected.select("id", "source", "subset", "video", "input", "index",
-                        pl.col("reject").alias("reason"), "detail", "record").to_arrow(),
+        rejected.select(
+            "id", "source", "subset", "video", "input", "index", pl.col("reject").alias("reason"), "detail", "record"
+        ).to_arrow(),
         out / "rejects.parquet",
     )
     write_mcq(
-        kept.select("id", "source", "subset", "video", "question", "options", "answer", "problem_type",
-                    "duration", "start", "end", "meta").to_arrow(),
+        kept.select(
+            "id",
+            "source",
+            "subset",
+            "video",
+            "question",
+            "options",
+            "answer",
+            "problem_type",
+            "duration",
+            "start",
+            "end",
+            "meta",
+        ).to_arrow(),
         out / "mcq.parquet",
     )
     stats = filter_stats(
-        df, kept, formats=formats, letters_before=before,
+        df,
+        kept,
+        formats=formats,
+        letters_before=before,
         letters_after=letter_histogram(kept) if config.shuffle_options is not None else None,
-        option_variants=option_variants, duration_unknown=duration_unknown, videos_probed=probed,
+        option_variants=option_variants,
+        duration_unknown=duration_unknown,
+        videos_probed=probed,
     )
-    manifest.write(out, STAGE, fingerprint, _config_dict(config), config.inputs,
-                   ["mcq.parquet", "rejects.parquet", "stats.json"], stats)
+    manifest.write(
+        out,
+        STAGE,
+        fingerprint,
+        _config_dict(config),
+        config.inputs,
+        ["mcq.parquet", "rejects.parquet", "stats.json"],
+        stats,
+    )
     return FilterResult(out, stats["read"], stats["kept"], stats["rejected"], formats, stats)
 
 

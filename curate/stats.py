@@ -14,17 +14,24 @@ def _counts(df: pl.DataFrame, column: str) -> dict:
 
 def _breakdown(df: pl.DataFrame, key: pl.Expr) -> dict:
     out: dict[str, dict] = {}
-    grouped = df.with_columns(_k=key).group_by("_k").agg(
-        read=pl.len(),
-        kept=pl.col("reject").is_null().sum(),
-        reasons=pl.col("reject").drop_nulls(),
+    grouped = (
+        df.with_columns(_k=key)
+        .group_by("_k")
+        .agg(
+            read=pl.len(),
+            kept=pl.col("reject").is_null().sum(),
+            reasons=pl.col("reject").drop_nulls(),
+        )
     )
     for k, read, kept, reasons in grouped.sort("_k", nulls_last=True).iter_rows():
         counts: dict[str, int] = {}
         for r in reasons:
             counts[r] = counts.get(r, 0) + 1
         out["null" if k is None else k] = {
-            "read": read, "kept": kept, "rejected": read - kept, "reasons": dict(sorted(counts.items()))
+            "read": read,
+            "kept": kept,
+            "rejected": read - kept,
+            "reasons": dict(sorted(counts.items())),
         }
     return out
 

@@ -20,8 +20,19 @@ from curate.readers.base import Item, items_from_records, load_records, meta_of
 from curate.readers.nextqa import read_csv
 
 FIELDS = {
-    "id", "video", "question", "options", "answer", "answer_index", "answer_letter", "answer_text",
-    "subset", "duration", "start", "end", "problem_type",
+    "id",
+    "video",
+    "question",
+    "options",
+    "answer",
+    "answer_index",
+    "answer_letter",
+    "answer_text",
+    "subset",
+    "duration",
+    "start",
+    "end",
+    "problem_type",
 }
 LETTERISH = re.compile(r"^\s*(?:<answer>)?\s*\(?[A-Z][.):]?\)?\s*(?:</answer>)?\s*$")
 

@@ -60,9 +60,7 @@ def _load_slow(path: Path) -> pl.DataFrame:
             row["_bad"] = f"record is a {type(rec).__name__}, not an object"
         else:
             conv = rec.get("conversations")
-            ok = isinstance(conv, list) and all(
-                isinstance(t, dict) and isinstance(t.get("value"), str) for t in conv
-            )
+            ok = isinstance(conv, list) and all(isinstance(t, dict) and isinstance(t.get("value"), str) for t in conv)
             if not ok:
                 row["_bad"] = "conversations is not a list of {from, value} turns"
             else:
@@ -96,9 +94,7 @@ def read(path: str | Path, **_: object) -> pl.DataFrame:
     good = df.filter(pl.col("_bad").is_null())
     bad = df.filter(pl.col("_bad").is_not_null())
 
-    good = good.with_columns(
-        _h=humans, _g=gpts, _turn=pl.int_ranges(n_turns // 2)
-    ).explode("_h", "_g", "_turn")
+    good = good.with_columns(_h=humans, _g=gpts, _turn=pl.int_ranges(n_turns // 2)).explode("_h", "_g", "_turn")
     human = pl.col("_h").struct.field("value")
     gpt = pl.col("_g").struct.field("value")
     bucket = pl.col("data_source").str.extract_groups(BUCKET)
@@ -111,8 +107,10 @@ def read(path: str | Path, **_: object) -> pl.DataFrame:
         pl.concat_list(pl.col("_h"), pl.col("_g")).alias("conversations"),
     ).struct.json_encode()
     items = good.select(
-        id=pl.lit(SOURCE + ":") + pl.col("id").fill_null(pl.col("index").cast(pl.String))
-        + pl.lit(":") + pl.col("_turn").cast(pl.String),
+        id=pl.lit(SOURCE + ":")
+        + pl.col("id").fill_null(pl.col("index").cast(pl.String))
+        + pl.lit(":")
+        + pl.col("_turn").cast(pl.String),
         source=pl.lit(SOURCE),
         subset=pl.col("data_source"),
         video=pl.col("video"),

@@ -1,0 +1,134 @@
+"""curate export: field names per trainer format, round trips through the readers that exist."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from curate.cli import app
+from curate.export import R1_INSTRUCTION, TARGETS, export
+from curate.filter import FilterConfig, run
+from schemas.mcq import read_mcq
+
+SAMPLES = Path(__file__).resolve().parents[1] / "curate" / "samples"
+
+
+@pytest.fixture(scope="module")
+def table_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("mcq")
+    run(FilterConfig(inputs=sorted(SAMPLES.glob("*.json")) + [SAMPLES / "nextqa_val.csv"], output=out))
+    return out
+
+
+def _rows(path: Path) -> list[dict]:
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    return json.loads(path.read_text())
+
+
+def _core(table) -> list[tuple]:
+    return sorted((r["video"], r["question"], tuple(r["options"]), r["answer"]) for r in table.to_pylist())
+
+
+def test_sample_table_is_not_empty(table_dir):
+    assert read_mcq(table_dir).num_rows == 5
+
+
+@pytest.mark.parametrize(
+    ("target", "suffix", "fields"),
+    [
+        ("tinyllava", "jsonl", {"id", "problem", "solution", "video_filename"}),
+        ("video-r1", "json", {"problem_id", "id", "problem", "data_type", "problem_type", "options", "process",
+                              "solution", "path", "data_source"}),
+        ("verl", "parquet", {"data_source", "prompt", "videos", "ability", "reward_model", "extra_info"}),
+        ("trl", "jsonl", {"id", "prompt", "solution", "options", "answer", "video"}),
+        ("llava", "json", {"id", "video", "data_source", "conversations"}),
+    ],
+)
+def test_field_names(table_dir, tmp_path, target, suffix, fields):
+    out = tmp_path / f"out.{suffix}"
+    n = export(table_dir, target, out)
+    rows = _rows(out)
+    assert n == len(rows) == 5
+    assert all(set(r) == fields for r in rows)
+
+
+def test_tinyllava_problem_has_options_but_no_instruction(table_dir, tmp_path):
+    out = tmp_path / "t.jsonl"
+    export(table_dir, "tinyllava", out)
+    row = next(r for r in _rows(out) if "where is this place" in r["problem"])
+    assert row["problem"] == "where is this place\nA. beach\nB. garden\nC. kitchen\nD. park\nE. office"
+    assert row["solution"] == "<answer>B</answer>"
+    assert row["video_filename"] == "./4164158586.mp4"
+    assert "<think>" not in row["problem"]
+
+
+def test_verl_reward_model_and_extra_info(table_dir, tmp_path):
+    out = tmp_path / "v.parquet"
+    export(table_dir, "verl", out)
+    rows = _rows(out)
+    table = read_mcq(table_dir).to_pylist()
+    for row, item in zip(rows, table, strict=True):
+        assert row["reward_model"] == {"style": "rule", "ground_truth": "ABCDE"[item["answer"]]}
+        assert row["extra_info"]["options"] == item["options"]
+        assert row["extra_info"]["video"] == item["video"]
+        content = row["prompt"][0]["content"]
+        assert content.startswith("<video>" + item["question"]) and content.endswith(R1_INSTRUCTION)
+        assert row["videos"] == [{"video": item["video"]}]
+
+
+def test_trl_prompt_is_conversational(table_dir, tmp_path):
+    out = tmp_path / "t.parquet"
+    export(table_dir, "trl", out)
+    row = _rows(out)[0]
+    assert row["prompt"][0]["role"] == "user"
+    assert row["solution"] == f"<answer>{'ABCDE'[row['answer']]}</answer>"
+
+
+@pytest.mark.parametrize(("target", "suffix"), [("tinyllava", "jsonl"), ("video-r1", "json"), ("llava", "json")])
+def test_round_trip_through_reader(table_dir, tmp_path, target, suffix):
+    exported = tmp_path / f"export.{suffix}"
+    export(table_dir, target, exported)
+    again = tmp_path / "again"
+    result = run(FilterConfig(inputs=[exported], output=again))
+    assert result.rejected == 0
+    assert _core(read_mcq(again)) == _core(read_mcq(table_dir))
+
+
+def test_instruction_override_and_video_root(table_dir, tmp_path):
+    out = tmp_path / "t.jsonl"
+    export(table_dir, "trl", out, instruction="", video_root="/data/videos")
+    row = _rows(out)[0]
+    assert not row["prompt"][0]["content"].endswith(R1_INSTRUCTION)
+    assert row["video"].startswith("/data/videos/")
+
+
+def test_cli_export_and_errors(table_dir, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "x.json"
+    ok = runner.invoke(app, ["export", str(table_dir), "--to", "llava", "-o", str(out), "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout.strip().splitlines()[-1])["rows"] == 5
+    bad = runner.invoke(app, ["export", str(table_dir), "--to", "nope", "-o", str(out)])
+    assert bad.exit_code == 2 and "nope" in bad.output and "Traceback" not in bad.output
+    missing = runner.invoke(app, ["export", str(tmp_path / "none"), "--to", "verl", "-o", str(out)])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_export_refuses_a_table_that_breaks_the_contract(tmp_path):
+    broken = tmp_path / "mcq.parquet"
+    pl.DataFrame({"id": ["a"], "question": ["q"]}).write_parquet(broken)
+    result = CliRunner().invoke(app, ["export", str(tmp_path), "--to", "trl", "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2
+    assert "mcq.parquet" in result.output and "column" in result.output
+
+
+def test_every_target_is_tested():
+    assert set(TARGETS) == {"tinyllava", "video-r1", "verl", "trl", "llava"}
