@@ -57,9 +57,10 @@ def user_errors() -> Iterator[None]:
 
 @contextlib.contextmanager
 def progress(description: str, quiet: bool) -> Iterator[Callable[[int], Callable[[], None]]]:
-    """Yield ``start(total) -> tick``: a bar with rate and ETA, or nothing when ``quiet``."""
+    """Yield ``start(total) -> tick``: a bar with rate and ETA, shown only once work starts (never when
+    ``quiet``), so a run that fails early prints its one-line error and nothing else."""
     if quiet:
-        yield lambda total: lambda: None
+        yield lambda total: (lambda: None)
         return
     bar = Progress(
         TextColumn("{task.description}"),
@@ -70,13 +71,21 @@ def progress(description: str, quiet: bool) -> Iterator[Callable[[int], Callable
         console=stderr,
         transient=True,
     )
-    with bar:
 
-        def start(total: int) -> Callable[[], None]:
-            task = bar.add_task(description, total=total)
-            return lambda: bar.advance(task)
+    started = []
 
+    def start(total: int) -> Callable[[], None]:
+        if not started:
+            bar.start()
+            started.append(True)
+        task = bar.add_task(description, total=total)
+        return lambda: bar.advance(task)
+
+    try:
         yield start
+    finally:
+        if started:
+            bar.stop()
 
 
 def emit(summary: dict, as_json: bool, quiet: bool, lines: list[str]) -> None:
