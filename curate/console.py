@@ -60,7 +60,7 @@ def progress(description: str, quiet: bool) -> Iterator[Callable[[int], Callable
     """Yield ``start(total) -> tick``: a bar with rate and ETA, shown only once work starts (never when
     ``quiet``), so a run that fails early prints its one-line error and nothing else."""
     if quiet:
-        yield lambda total: (lambda: None)
+        yield lambda total: lambda: None
         return
     bar = Progress(
         TextColumn("{task.description}"),

@@ -40,6 +40,7 @@ from curate.probe import probe_many
 from curate.readers import load_nextqa_map, read
 from curate.readers.generic import parse_mapping
 from curate.stats import filter_stats
+from schemas.atomic import write_json_atomic
 from schemas.mcq import MAX_OPTIONS, MIN_OPTIONS, PROBLEM_TYPE, write_mcq
 from schemas.rejects import write_rejects
 
@@ -123,7 +124,7 @@ def select_subsets(df: pl.DataFrame, include: list[str], exclude: list[str]) -> 
     if not include:
         keep = pl.col("subset").is_null() | pl.col("subset").is_in(list(allowed))
     else:
-        keep = pl.col("subset").is_in(list(allowed))
+        keep = pl.col("subset").is_in(list(allowed)).fill_null(False)
     return _set_reason(df, ~keep, "subset_excluded")
 
 
@@ -339,31 +340,6 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
     kept = unique_ids(kept)
     rejected = df.filter(pl.col("reject").is_not_null())
 
-    out = config.output
-    out.mkdir(parents=True, exist_ok=True)
-    write_rejects(
-        rejected.select(
-            "id", "source", "subset", "video", "input", "index", pl.col("reject").alias("reason"), "detail", "record"
-        ).to_arrow(),
-        out / "rejects.parquet",
-    )
-    write_mcq(
-        kept.select(
-            "id",
-            "source",
-            "subset",
-            "video",
-            "question",
-            "options",
-            "answer",
-            "problem_type",
-            "duration",
-            "start",
-            "end",
-            "meta",
-        ).to_arrow(),
-        out / "mcq.parquet",
-    )
     stats = filter_stats(
         df,
         kept,
@@ -374,16 +350,46 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
         duration_unknown=duration_unknown,
         videos_probed=probed,
     )
-    manifest.write(
-        out,
-        STAGE,
-        fingerprint,
-        _config_dict(config),
-        config.inputs,
-        ["mcq.parquet", "rejects.parquet", "stats.json"],
-        stats,
-    )
+    out = config.output
+    _write_outputs(out, kept, rejected, stats, fingerprint, config)
     return FilterResult(out, stats["read"], stats["kept"], stats["rejected"], formats, stats)
+
+
+MCQ_COLUMNS = [
+    "id",
+    "source",
+    "subset",
+    "video",
+    "question",
+    "options",
+    "answer",
+    "problem_type",
+    "duration",
+    "start",
+    "end",
+    "meta",
+]
+REJECT_COLUMNS = ["id", "source", "subset", "video", "input", "index", "reason", "detail", "record"]
+
+
+def _write_outputs(
+    out: Path, kept: pl.DataFrame, rejected: pl.DataFrame, stats: dict, fingerprint: str, config: FilterConfig
+) -> None:
+    """Write rejects, stats, the table and, last, the manifest. Each file is atomic; if the run stops
+    before the manifest is written, the table written by this run is removed again, so an interrupted
+    run never leaves an ``mcq.parquet`` without its manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / manifest.NAME).unlink(missing_ok=True)
+    mcq_path = out / "mcq.parquet"
+    try:
+        write_rejects(rejected.rename({"reject": "reason"}).select(REJECT_COLUMNS).to_arrow(), out / "rejects.parquet")
+        write_json_atomic(stats, out / "stats.json")
+        write_mcq(kept.select(MCQ_COLUMNS).to_arrow(), mcq_path)
+        files = ["mcq.parquet", "rejects.parquet", "stats.json"]
+        manifest.write(out, STAGE, fingerprint, _config_dict(config), config.inputs, files)
+    except BaseException:
+        mcq_path.unlink(missing_ok=True)
+        raise
 
 
 def _config_dict(config: FilterConfig) -> dict:

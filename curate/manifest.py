@@ -47,9 +47,8 @@ def _describe(out: Path, name: str) -> dict:
     return entry
 
 
-def write(out: Path, stage: str, fp: str, config: dict, inputs: list[Path], files: list[str], stats: dict):
-    """Write ``stats.json`` (from ``stats``) and then the manifest describing ``files``."""
-    write_json_atomic(stats, out / "stats.json")
+def write(out: Path, stage: str, fp: str, config: dict, inputs: list[Path], files: list[str]) -> None:
+    """Write the manifest describing the output ``files`` of a finished run."""
     manifest = {
         "stage": stage,
         "tool": "videoqa-rl",

@@ -71,7 +71,7 @@ def peek_fields(path: Path) -> set[str]:
         except Exception as exc:
             raise UserError(f"{path}: not a readable Parquet file: {exc}") from None
     with open(path, "rb") as fh:
-        head = fh.read(PEEK_BYTES).decode("utf-8", errors="replace")
+        head = fh.read(PEEK_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
     if suffix == ".csv":
         return {c.strip().strip('"') for c in head.splitlines()[0].split(",")} if head.strip() else set()
     return set(KEY.findall(head))

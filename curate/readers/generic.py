@@ -101,7 +101,10 @@ def read(
             options = rec[cols[0]] if len(cols) == 1 else [rec[c] for c in cols]
             if not isinstance(options, list):
                 raise TypeError(f"options column {cols[0]!r} is not a list")
-            item["options"] = [str(o) for o in options if o not in (None, "")]
+            options = ["" if o is None else str(o) for o in options]
+            while options and options[-1] == "":  # fewer options than columns: trailing blanks only
+                options.pop()
+            item["options"] = options  # a blank in the middle stays, so the answer index keeps its option
         answer = rec[mapping[how][0]]
         if answer is None:
             return [{**item, "reject": "no_answer"}]
