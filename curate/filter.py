@@ -37,7 +37,7 @@ from curate import manifest
 from curate.errors import UserError
 from curate.normalize import LETTERS, norm_answer_text, norm_text, normalize
 from curate.probe import probe_many
-from curate.readers import load_nextqa_map, read
+from curate.readers import fill_records, load_nextqa_map, read
 from curate.readers.generic import parse_mapping
 from curate.stats import filter_stats
 from schemas.atomic import write_json_atomic
@@ -338,7 +338,7 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
     if config.shuffle_options is not None and kept.height:
         kept = shuffle_options(kept, config.shuffle_options)
     kept = unique_ids(kept)
-    rejected = df.filter(pl.col("reject").is_not_null())
+    rejected = fill_records(df.filter(pl.col("reject").is_not_null()))
 
     stats = filter_stats(
         df,

@@ -24,10 +24,11 @@ import polars as pl
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MEDIA_TOKEN = r"<(?:image|video)>\s*"
-OPTION_LINE = r"^\s*\(?([A-Z])[.):]\)?\s+(\S.*?)\s*$"
+OPTION_MARK = r"[ \t]*\(?[A-Z][.):]\)?[ \t]+"  # "A. ", "(A) ", "A) ", "A: "
+OPTION_START = OPTION_MARK + r"\S"  # an option line starts like this (after a line start)
 OPTION_PREFIX = r"^\s*\(?([A-Z])[.):]\)?\s+"
-HEADER_LINE = r"(?i)^\s*(?:options|choices)\s*:?\s*$"
-QUESTION_PREFIX = r"(?i)^\s*question\s*:\s*"
+HEADER_LINE = r"(?im)^[ \t]*(?:options|choices)[ \t]*:?[ \t]*$"
+QUESTION_START = r"(?ims)\A.*?^[ \t]*question[ \t]*:[ \t]*"  # up to a "Question:" line start
 ANSWER_LETTER = r"^\s*(?:<answer>\s*)?(?:\*\*)?\(?([A-Z])(?:[.):]|\*\*|\s|$|</answer>)"
 ANSWER_AFTER_LETTER = r"^\s*(?:<answer>\s*)?\(?[A-Z][.):]?\)?\s*(.*?)\s*(?:</answer>)?\s*$"
 LETTER_INDEX = {letter: i for i, letter in enumerate(LETTERS)}
@@ -49,44 +50,32 @@ def _letters_run(n: pl.Expr) -> pl.Expr:
 
 
 def split_inline(df: pl.DataFrame) -> pl.DataFrame:
-    """Split inline options out of ``question`` for rows whose ``options`` is null (step 2)."""
-    lines = pl.col("question").str.split("\n")
-    is_opt = pl.element().str.contains(OPTION_LINE)
-    df = df.with_columns(
-        _lines=pl.when(pl.col("options").is_null()).then(lines),
-    ).with_columns(
-        _n_opt=pl.col("_lines").list.eval(is_opt.sum()).list.first(),
-        _first=pl.col("_lines").list.eval(is_opt.arg_max()).list.first(),
-        _last_rev=pl.col("_lines").list.reverse().list.eval(is_opt.arg_max()).list.first(),
-    )
-    n_lines = pl.col("_lines").list.len()
-    last = n_lines - 1 - pl.col("_last_rev").cast(pl.Int64)
-    block = pl.col("_lines").list.slice(pl.col("_first"), last - pl.col("_first") + 1)
-    head = pl.col("_lines").list.slice(0, pl.col("_first"))
-    head = head.list.eval(pl.element().filter(~pl.element().str.contains(HEADER_LINE)))
-    # A "Question:" line starts the question; whatever stands before it is an instruction.
-    q_at = head.list.eval(pl.element().str.contains(QUESTION_PREFIX).arg_max()).list.first()
-    has_q = head.list.eval(pl.element().str.contains(QUESTION_PREFIX).any()).list.first()
-    head = pl.when(has_q).then(head.list.slice(q_at)).otherwise(head)
-    question = head.list.join("\n").str.replace(QUESTION_PREFIX, "").str.strip_chars()
-    letters = block.list.eval(pl.element().str.extract(OPTION_LINE, 1).drop_nulls()).list.join("")
-    options = block.list.eval(pl.element().str.extract(OPTION_LINE, 2).drop_nulls())
-    stray = block.list.eval(
-        (~pl.element().str.contains(OPTION_LINE) & (pl.element().str.strip_chars() != "")).any()
-    ).list.first()
+    """Split inline options out of ``question`` for rows whose ``options`` is null (step 2).
+
+    Works on whole strings with multi-line regexes (one pass each) rather than line by line.
+    """
+    text = pl.col("question")
+    lines = text.str.extract_all(f"(?m)^{OPTION_START}[^\\n]*")
+    letters = lines.list.eval(pl.element().str.strip_chars_start(" \t(").str.slice(0, 1)).list.join("")
+    options = lines.list.eval(pl.element().str.replace(f"^{OPTION_MARK}", "").str.strip_chars())
+    head = text.str.extract(f"(?ms)\\A(.*?)^{OPTION_START}", 1)
+    head = head.str.replace_all(HEADER_LINE, "").str.replace(QUESTION_START, "").str.strip_chars()
+    block = text.str.extract(f"(?ms)(^{OPTION_START}.*^{OPTION_START}[^\\n]*|^{OPTION_START}[^\\n]*)", 1)
+    stray = block.str.count_matches(r"(?m)^[ \t]*\S") != options.list.len()
     inline = pl.col("options").is_null()
-    no_opts = inline & (pl.col("_n_opt").fill_null(0) == 0)
-    bad_opts = inline & ~no_opts & (stray | (letters != _letters_run(options.list.len())))
+    df = df.with_columns(_opts=pl.when(inline).then(options))
+    found = inline & (pl.col("_opts").list.len() > 0)
+    bad_opts = found & (stray | (letters != _letters_run(pl.col("_opts").list.len())))
     return df.with_columns(
-        question=pl.when(inline & ~no_opts).then(question).otherwise(pl.col("question").str.strip_chars()),
-        options=pl.when(inline & ~no_opts).then(options).otherwise(pl.col("options")),
+        question=pl.when(found).then(head).otherwise(text.str.strip_chars()),
+        options=pl.when(inline).then(pl.col("_opts")).otherwise(pl.col("options")),
         reject=pl.when(pl.col("reject").is_not_null())
         .then(pl.col("reject"))
-        .when(no_opts)
+        .when(inline & ~found)
         .then(pl.lit("open_ended"))
         .when(bad_opts)
         .then(pl.lit("unparseable_options")),
-    ).drop("_lines", "_n_opt", "_first", "_last_rev")
+    ).drop("_opts")
 
 
 def strip_prefixes(df: pl.DataFrame) -> pl.DataFrame:
@@ -152,8 +141,10 @@ def _index_of_text(df: pl.DataFrame) -> pl.Series:
 
 
 def normalize(df: pl.DataFrame) -> pl.DataFrame:
-    """Apply steps 1–4 to a raw frame; the result keeps the raw columns plus ``answer``."""
+    """Apply steps 1–4 to a raw frame; the result keeps the raw columns plus ``answer`` and
+    ``question_raw`` (the question as read)."""
     df = df.with_columns(
+        question_raw=pl.col("question"),
         question=pl.col("question").str.replace_all(MEDIA_TOKEN, ""),
         problem_type=pl.col("problem_type").fill_null("multiple choice").str.strip_chars(),
     )

@@ -14,7 +14,7 @@ from conftest import FIXTURES, NEXTQA_HEADER, write_csv, write_json, write_jsonl
 
 from curate.errors import UserError
 from curate.normalize import normalize
-from curate.readers import READERS, detect, load_nextqa_map, read
+from curate.readers import READERS, detect, fill_records, load_nextqa_map, read
 from curate.readers.base import RAW_SCHEMA
 
 LLAVA_MC = FIXTURES / "0_30_s_academic_mc_v0_1_qa_processed.json"
@@ -145,9 +145,19 @@ def test_llava_mc_own_fixture_every_turn_is_a_question():
     assert c["options"] == ["A cup", "A phone", "A book", "A bag"]
     assert c["answer"] == 2
     assert all(r["source"] == "llava_video_178k" for r in rows)
+    assert b["record"] is None  # rebuilt only for rejects (below)
+
+
+def test_llava_record_rebuilt_for_a_rejected_question():
+    df = fill_records(normalize(read(LLAVA_MC)[1]))
+    b = df.row(1, named=True)
     record = json.loads(b["record"])
     assert record["id"] == "v_Xq1JmWrz3Qc-split_0" and record["turn"] == 1
+    assert record["video"] == "academic_source/activitynet/v_Xq1JmWrz3Qc-split_0.mp4"
+    assert record["data_source"] == "0_30_s_academic_v0_1"
     assert [t["from"] for t in record["conversations"]] == ["human", "gpt"]
+    assert record["conversations"][0]["value"].startswith("How many people cross the street")
+    assert record["conversations"][1]["value"] == "B. Two."
 
 
 def test_llava_open_ended_file_is_all_open_ended():

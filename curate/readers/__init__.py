@@ -98,6 +98,19 @@ def load_nextqa_map(path: str | Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+# source → expression rebuilding ``record`` for readers that leave it null (see curate.readers.base).
+RECORD_BUILDERS: dict[str, Callable[[], pl.Expr]] = {llava_video.SOURCE: llava_video.record_expr}
+
+
+def fill_records(df: pl.DataFrame) -> pl.DataFrame:
+    """Fill a null ``record`` with the reader's rebuilt record (needs ``question_raw`` from normalize)."""
+    for source, build in RECORD_BUILDERS.items():
+        needs = pl.col("record").is_null() & (pl.col("source") == source)
+        if df.select(needs.any()).item():
+            df = df.with_columns(record=pl.when(needs).then(build()).otherwise(pl.col("record")))
+    return df
+
+
 def read(path: str | Path, fmt: str = "auto", **options: object) -> tuple[str, pl.DataFrame]:
     """Read ``path`` in format ``fmt`` (``auto`` detects it); return (format used, raw frame)."""
     path = Path(path)

@@ -11,7 +11,9 @@ Raw columns:
   ``<answer>B</answer>``) or ``answer_text`` (the option text) carries the gold answer.
 - ``duration_lo``/``duration_hi``: a duration bucket (e.g. LLaVA-Video-178K's ``0_30_s``), used as a
   bound when the exact duration is unknown.
-- ``record``: the original record as JSON; ``input``/``index``: file and 0-based record index.
+- ``record``: the original record as JSON; ``input``/``index``: file and 0-based record index. A reader
+  may leave ``record`` null and register a builder in ``curate.readers.RECORD_BUILDERS`` that rebuilds it
+  for rejected items only (LLaVA-Video-178K does: encoding a million records nobody reads costs seconds).
 - ``reject``/``detail``: set by the reader for an item it already knows to drop (e.g. ``open_ended``).
 """
 
