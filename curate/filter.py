@@ -91,23 +91,39 @@ def _set_reason(df: pl.DataFrame, condition: pl.Expr, reason: str | pl.Expr, det
     return df.with_columns(updates)
 
 
+def option_keys(df: pl.DataFrame) -> pl.DataFrame:
+    """Per row, from the options normalized with :func:`norm_text` (computed once, on the flat list):
+    ``_empty_option``, ``_duplicate_options`` and ``_option_set`` (an order-insensitive key of the
+    option set: the sum of the normalized options' 64-bit hashes)."""
+    df = df.with_columns(_i=pl.int_range(pl.len()))
+    flat = df.select("_i", "options").explode("options")
+    flat = flat.with_columns(_n=norm_text(pl.col("options")))
+    per_row = flat.group_by("_i", maintain_order=True).agg(
+        _empty_option=(pl.col("_n") == "").any(),
+        _duplicate_options=pl.col("_n").drop_nulls().n_unique() < pl.col("_n").drop_nulls().len(),
+        _option_set=pl.col("_n").hash().sum(),
+    )
+    return df.join(per_row, on="_i", how="left", maintain_order="left").drop("_i")
+
+
 def check_structure(df: pl.DataFrame) -> pl.DataFrame:
-    """Step 2 of the module docstring."""
+    """Step 2 of the module docstring; adds the :func:`option_keys` columns."""
+    df = option_keys(df)
     n = pl.col("options").list.len()
-    normed = pl.col("options").list.eval(norm_text(pl.element()))
     checks: list[tuple[pl.Expr, str]] = [
         (pl.col("problem_type").str.to_lowercase() != PROBLEM_TYPE, "not_multiple_choice"),
         (pl.col("video").is_null() | (pl.col("video").str.strip_chars() == ""), "no_video"),
         (pl.col("question").is_null() | (pl.col("question").str.strip_chars() == ""), "empty_question"),
         (pl.col("options").is_null() | (n < MIN_OPTIONS), "too_few_options"),
         (n > MAX_OPTIONS, "too_many_options"),
-        (normed.list.eval((pl.element() == "").any()).list.first(), "empty_option"),
+        (pl.col("_empty_option"), "empty_option"),
         (pl.col("answer").is_null() | (pl.col("answer") < 0) | (pl.col("answer") >= n), "answer_not_in_options"),
-        (normed.list.n_unique() < n, "duplicate_options"),
+        (pl.col("_duplicate_options"), "duplicate_options"),
     ]
-    for condition, reason in checks:
-        df = _set_reason(df, condition, reason)
-    return df
+    reason = pl.col("reject")
+    for condition, name in reversed(checks):  # one pass: the first check that fails names the reason
+        reason = pl.when(condition.fill_null(False)).then(pl.lit(name)).otherwise(reason)
+    return df.with_columns(reject=pl.coalesce(pl.col("reject"), reason))
 
 
 def select_subsets(df: pl.DataFrame, include: list[str], exclude: list[str]) -> pl.DataFrame:
@@ -129,36 +145,35 @@ def select_subsets(df: pl.DataFrame, include: list[str], exclude: list[str]) -> 
 
 
 def deduplicate(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Step 4; also returns how many (video, question) pairs appear with more than one option set."""
+    """Step 4; also returns how many (video, question) pairs appear with more than one option set.
+
+    Keys are 64-bit hashes of (video, normalized question, option set[, normalized answer text]); only
+    open rows get a key, so rejected rows never take part.
+    """
     open_ = pl.col("reject").is_null()
-    keyed = df.with_columns(
-        _q=pl.col("video") + pl.lit("\x1f") + norm_text(pl.col("question")),
-        _opts=pl.col("options").list.eval(norm_text(pl.element())).list.sort().list.join("\x1f"),
-        _ans=norm_answer_text(pl.col("options").list.get(pl.col("answer"), null_on_oob=True)),
+    answer_text = norm_answer_text(pl.col("options").list.get(pl.col("answer"), null_on_oob=True))
+    question = pl.struct(pl.col("video"), norm_text(pl.col("question")))
+    df = df.with_columns(
+        _kq=pl.when(open_).then(question.hash()),
+        _kqo=pl.when(open_).then(pl.struct(question, pl.col("_option_set")).hash()),
+        _ans=answer_text,
+    ).with_columns(_kqoa=pl.when(open_).then(pl.struct("_kqo", "_ans").hash()))
+    first_at = pl.format("record {} of {}", pl.col("index"), pl.col("input"))
+    df = df.with_columns(
+        _n_ans=pl.col("_ans").n_unique().over("_kqo"),
+        _first=pl.col("_kqoa").is_first_distinct(),
+        _first_is=pl.format("same as {} ({})", pl.col("id"), first_at).first().over("_kqoa"),
     )
-    cand = keyed.filter(open_)
-    answers = cand.group_by("_q", "_opts").agg(_n_ans=pl.col("_ans").n_unique())
-    first = cand.group_by("_q", "_opts", "_ans", maintain_order=True).agg(
-        _first=pl.col("_row").first(),
-        _first_id=pl.col("id").first(),
-        _first_at=pl.format("record {} of {}", pl.col("index").first(), pl.col("input").first()),
-    )
-    keyed = keyed.join(answers, on=["_q", "_opts"], how="left").join(first, on=["_q", "_opts", "_ans"], how="left")
-    keyed = _set_reason(
-        keyed,
+    df = _set_reason(
+        df,
         open_ & (pl.col("_n_ans") > 1),
         "conflicting_duplicate",
         pl.lit("same video, question and options with different answers"),
     )
-    keyed = _set_reason(
-        keyed,
-        open_ & (pl.col("_row") != pl.col("_first")),
-        "duplicate",
-        pl.format("same as {} ({})", "_first_id", "_first_at"),
-    )
-    kept = keyed.filter(pl.col("reject").is_null())
-    variants = kept.group_by("_q").agg(pl.col("_opts").n_unique()).filter(pl.col("_opts") > 1).height
-    return keyed.drop("_q", "_opts", "_ans", "_n_ans", "_first", "_first_id", "_first_at").sort("_row"), variants
+    df = _set_reason(df, open_ & ~pl.col("_first"), "duplicate", pl.col("_first_is"))
+    kept = df.filter(pl.col("reject").is_null())
+    variants = kept.group_by("_kq").agg(pl.col("_option_set").n_unique()).filter(pl.col("_option_set") > 1).height
+    return df.drop("_kq", "_kqo", "_kqoa", "_ans", "_n_ans", "_first", "_first_is"), variants
 
 
 def _resolve(video_root: Path | None, video: str) -> str:

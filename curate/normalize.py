@@ -30,7 +30,6 @@ OPTION_PREFIX = r"^\s*\(?([A-Z])[.):]\)?\s+"
 HEADER_LINE = r"(?im)^[ \t]*(?:options|choices)[ \t]*:?[ \t]*$"
 QUESTION_START = r"(?ims)\A.*?^[ \t]*question[ \t]*:[ \t]*"  # up to a "Question:" line start
 ANSWER_LETTER = r"^\s*(?:<answer>\s*)?(?:\*\*)?\(?([A-Z])(?:[.):]|\*\*|\s|$|</answer>)"
-ANSWER_AFTER_LETTER = r"^\s*(?:<answer>\s*)?\(?[A-Z][.):]?\)?\s*(.*?)\s*(?:</answer>)?\s*$"
 LETTER_INDEX = {letter: i for i, letter in enumerate(LETTERS)}
 
 
@@ -52,20 +51,26 @@ def _letters_run(n: pl.Expr) -> pl.Expr:
 def split_inline(df: pl.DataFrame) -> pl.DataFrame:
     """Split inline options out of ``question`` for rows whose ``options`` is null (step 2).
 
-    Works on whole strings with multi-line regexes (one pass each) rather than line by line.
+    Works on whole strings with multi-line regexes (one pass each, results materialized step by step)
+    rather than line by line. The option lines must be contiguous (blank lines aside): the extracted
+    lines, joined, must occur in the text, else a stray line sits between options.
     """
     text = pl.col("question")
-    lines = text.str.extract_all(f"(?m)^{OPTION_START}[^\\n]*")
-    letters = lines.list.eval(pl.element().str.strip_chars_start(" \t(").str.slice(0, 1)).list.join("")
-    options = lines.list.eval(pl.element().str.replace(f"^{OPTION_MARK}", "").str.strip_chars())
-    head = text.str.extract(f"(?ms)\\A(.*?)^{OPTION_START}", 1)
-    head = head.str.replace_all(HEADER_LINE, "").str.replace(QUESTION_START, "").str.strip_chars()
-    block = text.str.extract(f"(?ms)(^{OPTION_START}.*^{OPTION_START}[^\\n]*|^{OPTION_START}[^\\n]*)", 1)
-    stray = block.str.count_matches(r"(?m)^[ \t]*\S") != options.list.len()
     inline = pl.col("options").is_null()
-    df = df.with_columns(_opts=pl.when(inline).then(options))
+    df = df.with_columns(
+        _lines=pl.when(inline).then(text.str.extract_all(f"(?m)^{OPTION_START}[^\\n]*")),
+        _first=text.str.find(f"(?m)^{OPTION_START}"),
+    )
+    lines = pl.col("_lines")
+    df = df.with_columns(
+        _opts=lines.list.eval(pl.element().str.replace(f"^{OPTION_MARK}", "").str.strip_chars()),
+        _letters=lines.list.eval(pl.element().str.strip_chars_start(" \t(").str.slice(0, 1)).list.join(""),
+        _contiguous=text.str.replace_all(r"\n\s*\n", "\n").str.contains(lines.list.join("\n"), literal=True),
+    )
     found = inline & (pl.col("_opts").list.len() > 0)
-    bad_opts = found & (stray | (letters != _letters_run(pl.col("_opts").list.len())))
+    bad = found & (~pl.col("_contiguous") | (pl.col("_letters") != _letters_run(pl.col("_opts").list.len())))
+    head = text.str.slice(0, pl.col("_first"))
+    head = head.str.replace_all(HEADER_LINE, "").str.replace(QUESTION_START, "").str.strip_chars()
     return df.with_columns(
         question=pl.when(found).then(head).otherwise(text.str.strip_chars()),
         options=pl.when(inline).then(pl.col("_opts")).otherwise(pl.col("options")),
@@ -73,9 +78,9 @@ def split_inline(df: pl.DataFrame) -> pl.DataFrame:
         .then(pl.col("reject"))
         .when(inline & ~found)
         .then(pl.lit("open_ended"))
-        .when(bad_opts)
+        .when(bad)
         .then(pl.lit("unparseable_options")),
-    ).drop("_opts")
+    ).drop("_lines", "_first", "_opts", "_letters", "_contiguous")
 
 
 def strip_prefixes(df: pl.DataFrame) -> pl.DataFrame:
@@ -89,32 +94,44 @@ def strip_prefixes(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def resolve_answer(df: pl.DataFrame) -> pl.DataFrame:
-    """Turn the raw answer columns into ``answer`` (0-based; may be out of range or null) (step 4)."""
-    letter = pl.col("answer_letter").str.extract(ANSWER_LETTER, 1)
-    letter_index = letter.replace_strict(LETTER_INDEX, default=None, return_dtype=pl.Int64)
-    after = pl.col("answer_letter").str.extract(ANSWER_AFTER_LETTER, 1)
-    picked = pl.col("options").list.get(letter_index, null_on_oob=True)
-    mismatch = (after != "") & picked.is_not_null() & (norm_answer_text(after) != norm_answer_text(picked))
-    by_letter = pl.col("answer_index").is_null() & pl.col("answer_letter").is_not_null()
+    """Turn the raw answer columns into ``answer`` (0-based; may be out of range or null) (step 4).
 
-    df = df.with_row_index("_row")
+    The letter is validated with :data:`ANSWER_LETTER` (a match test, no capture) and then read as the
+    first character left after stripping ``<answer>``, ``**``, ``(`` and spaces, which for a matching
+    string is exactly the letter the pattern names; the text after it (``. dog.``) is compared with the
+    option the letter picks.
+    """
+    raw = pl.col("answer_letter")
+    valid = raw.str.contains(ANSWER_LETTER)
+    body = raw.str.strip_chars_start(" \t\n<>answer*(")
+    df = df.with_columns(
+        _letter_index=pl.when(valid).then(
+            body.str.slice(0, 1).replace_strict(LETTER_INDEX, default=None, return_dtype=pl.Int64)
+        ),
+        _after=body.str.slice(1).str.strip_suffix("</answer>").str.strip_chars().str.strip_chars_start(".):*"),
+        _valid=valid,
+    )
+    picked = pl.col("options").list.get(pl.col("_letter_index"), null_on_oob=True)
+    after = pl.col("_after")
+    mismatch = (after != "") & picked.is_not_null() & (norm_answer_text(after) != norm_answer_text(picked))
+    by_letter = pl.col("answer_index").is_null() & raw.is_not_null()
     df = df.with_columns(_text_index=_index_of_text(df))
     answer = (
         pl.when(pl.col("answer_index").is_not_null())
         .then(pl.col("answer_index"))
-        .when(pl.col("answer_letter").is_not_null())
-        .then(letter_index)
+        .when(raw.is_not_null())
+        .then(pl.col("_letter_index"))
         .otherwise(pl.col("_text_index"))
     )
     reason = (
         pl.when(pl.col("reject").is_not_null())
         .then(pl.col("reject"))
-        .when(by_letter & letter.is_null())
+        .when(by_letter & ~pl.col("_valid").fill_null(False))
         .then(pl.lit("unparseable_answer"))
         .when(by_letter & mismatch.fill_null(False))
         .then(pl.lit("answer_text_mismatch"))
     )
-    return df.with_columns(answer=answer, reject=reason).drop("_row", "_text_index")
+    return df.with_columns(answer=answer, reject=reason).drop("_letter_index", "_after", "_valid", "_text_index")
 
 
 def _index_of_text(df: pl.DataFrame) -> pl.Series:
@@ -122,6 +139,7 @@ def _index_of_text(df: pl.DataFrame) -> pl.Series:
     has_text = df.select(pl.col("answer_text").is_not_null().any()).item()
     if not has_text:
         return pl.Series("_text_index", [None] * df.height, dtype=pl.Int64)
+    df = df.with_row_index("_row")
     long = (
         df.filter(pl.col("answer_text").is_not_null() & pl.col("options").is_not_null())
         .select("_row", pl.col("answer_text").str.strip_chars().alias("_t"), pl.col("options").alias("_o"))
@@ -148,6 +166,9 @@ def normalize(df: pl.DataFrame) -> pl.DataFrame:
         question=pl.col("question").str.replace_all(MEDIA_TOKEN, ""),
         problem_type=pl.col("problem_type").fill_null("multiple choice").str.strip_chars(),
     )
-    df = split_inline(df)
-    df = strip_prefixes(df)
+    given = df.select(pl.col("options").is_not_null().sum()).item()
+    if given < df.height:
+        df = split_inline(df)
+    if given:
+        df = strip_prefixes(df)
     return resolve_answer(df)
