@@ -30,6 +30,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -45,6 +46,7 @@ from schemas.mcq import MAX_OPTIONS, MIN_OPTIONS, PROBLEM_TYPE, write_mcq
 from schemas.rejects import write_rejects
 
 STAGE = "filter"
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 @dataclass
@@ -81,8 +83,8 @@ class FilterResult:
     skipped: bool = False
 
 
-def _set_reason(df: pl.DataFrame, condition: pl.Expr, reason: str | pl.Expr, detail: pl.Expr | None = None):
-    """Record ``reason`` on rows that have none yet and meet ``condition``."""
+def _set_reason(df: Frame, condition: pl.Expr, reason: str | pl.Expr, detail: pl.Expr | None = None):
+    """Record ``reason`` on rows that have none yet and meet ``condition`` (eager or lazy frame)."""
     hit = pl.col("reject").is_null() & condition.fill_null(False)
     reason = pl.lit(reason) if isinstance(reason, str) else reason
     updates = [pl.when(hit).then(reason).otherwise(pl.col("reject")).alias("reject")]
@@ -91,7 +93,7 @@ def _set_reason(df: pl.DataFrame, condition: pl.Expr, reason: str | pl.Expr, det
     return df.with_columns(updates)
 
 
-def option_keys(df: pl.DataFrame) -> pl.DataFrame:
+def option_keys(df: pl.LazyFrame) -> pl.LazyFrame:
     """Per row, from the options normalized with :func:`norm_text` (computed once, on the flat list):
     ``_empty_option``, ``_duplicate_options`` and ``_option_set`` (an order-insensitive key of the
     option set: the sum of the normalized options' 64-bit hashes)."""
@@ -106,7 +108,7 @@ def option_keys(df: pl.DataFrame) -> pl.DataFrame:
     return df.join(per_row, on="_i", how="left", maintain_order="left").drop("_i")
 
 
-def check_structure(df: pl.DataFrame) -> pl.DataFrame:
+def check_structure(df: pl.LazyFrame) -> pl.LazyFrame:
     """Step 2 of the module docstring; adds the :func:`option_keys` columns."""
     df = option_keys(df)
     n = pl.col("options").list.len()
@@ -126,11 +128,11 @@ def check_structure(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(reject=pl.coalesce(pl.col("reject"), reason))
 
 
-def select_subsets(df: pl.DataFrame, include: list[str], exclude: list[str]) -> pl.DataFrame:
-    """Step 3: glob patterns matched against ``subset`` (a null subset matches no pattern)."""
+def select_subsets(df: pl.LazyFrame, subsets: list[str], include: list[str], exclude: list[str]) -> pl.LazyFrame:
+    """Step 3: glob patterns matched against ``subset`` (a null subset matches no pattern); ``subsets``
+    lists the distinct subsets present."""
     if not include and not exclude:
         return df
-    subsets = [s for s in df.get_column("subset").unique().to_list() if s is not None]
     allowed = {
         s
         for s in subsets
@@ -144,8 +146,8 @@ def select_subsets(df: pl.DataFrame, include: list[str], exclude: list[str]) -> 
     return _set_reason(df, ~keep, "subset_excluded")
 
 
-def deduplicate(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Step 4; also returns how many (video, question) pairs appear with more than one option set.
+def deduplicate(df: pl.LazyFrame) -> pl.LazyFrame:
+    """Step 4. Adds ``_kq`` (the key of video + normalized question) for :func:`option_variants`.
 
     Keys are 64-bit hashes of (video, normalized question, option set[, normalized answer text]); only
     open rows get a key, so rejected rows never take part.
@@ -171,9 +173,13 @@ def deduplicate(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:
         pl.lit("same video, question and options with different answers"),
     )
     df = _set_reason(df, open_ & ~pl.col("_first"), "duplicate", pl.col("_first_is"))
+    return df.drop("_kqo", "_kqoa", "_ans", "_n_ans", "_first", "_first_is")
+
+
+def option_variants(df: pl.DataFrame) -> int:
+    """How many (video, question) pairs are kept with more than one option set."""
     kept = df.filter(pl.col("reject").is_null())
-    variants = kept.group_by("_kq").agg(pl.col("_option_set").n_unique()).filter(pl.col("_option_set") > 1).height
-    return df.drop("_kq", "_kqo", "_kqoa", "_ans", "_n_ans", "_first", "_first_is"), variants
+    return kept.group_by("_kq").agg(pl.col("_option_set").n_unique()).filter(pl.col("_option_set") > 1).height
 
 
 def _resolve(video_root: Path | None, video: str) -> str:
@@ -340,10 +346,12 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
         )
 
     raw, formats = load_inputs(config)
-    df = normalize(raw).with_row_index("_row")
-    df = check_structure(df)
-    df = select_subsets(df, config.include_subset, config.exclude_subset)
-    df, option_variants = deduplicate(df)
+    df = normalize(raw)
+    subsets = df.get_column("subset").drop_nulls().unique().to_list()
+    lf = check_structure(df.lazy().with_row_index("_row"))
+    lf = select_subsets(lf, subsets, config.include_subset, config.exclude_subset)
+    df = deduplicate(lf).collect()
+    variants = option_variants(df)
     df, probed = check_videos(df, config, progress)
     df, duration_unknown = filter_duration(df, config)
     df = select_rows(df, config)
@@ -361,7 +369,7 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
         formats=formats,
         letters_before=before,
         letters_after=letter_histogram(kept) if config.shuffle_options is not None else None,
-        option_variants=option_variants,
+        option_variants=variants,
         duration_unknown=duration_unknown,
         videos_probed=probed,
     )

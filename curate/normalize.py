@@ -48,7 +48,7 @@ def _letters_run(n: pl.Expr) -> pl.Expr:
     return pl.lit(LETTERS).str.slice(0, n)
 
 
-def split_inline(df: pl.DataFrame) -> pl.DataFrame:
+def split_inline(df: pl.LazyFrame) -> pl.LazyFrame:
     """Split inline options out of ``question`` for rows whose ``options`` is null (step 2).
 
     Works on whole strings with multi-line regexes (one pass each, results materialized step by step)
@@ -83,7 +83,7 @@ def split_inline(df: pl.DataFrame) -> pl.DataFrame:
     ).drop("_lines", "_first", "_opts", "_letters", "_contiguous")
 
 
-def strip_prefixes(df: pl.DataFrame) -> pl.DataFrame:
+def strip_prefixes(df: pl.LazyFrame) -> pl.LazyFrame:
     """Strip ``A. `` style prefixes from given options when all carry them in order (step 3)."""
     prefix = pl.element().str.extract(OPTION_PREFIX, 1)
     letters = pl.col("options").list.eval(prefix.drop_nulls()).list.join("")
@@ -93,13 +93,13 @@ def strip_prefixes(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(options=options.list.eval(pl.element().str.strip_chars()))
 
 
-def resolve_answer(df: pl.DataFrame) -> pl.DataFrame:
+def resolve_answer(df: pl.LazyFrame, by_text: bool) -> pl.LazyFrame:
     """Turn the raw answer columns into ``answer`` (0-based; may be out of range or null) (step 4).
 
     The letter is validated with :data:`ANSWER_LETTER` (a match test, no capture) and then read as the
     first character left after stripping ``<answer>``, ``**``, ``(`` and spaces, which for a matching
     string is exactly the letter the pattern names; the text after it (``. dog.``) is compared with the
-    option the letter picks.
+    option the letter picks. ``by_text``: some rows give the answer as option text (join needed).
     """
     raw = pl.col("answer_letter")
     valid = raw.str.contains(ANSWER_LETTER)
@@ -115,7 +115,7 @@ def resolve_answer(df: pl.DataFrame) -> pl.DataFrame:
     after = pl.col("_after")
     mismatch = (after != "") & picked.is_not_null() & (norm_answer_text(after) != norm_answer_text(picked))
     by_letter = pl.col("answer_index").is_null() & raw.is_not_null()
-    df = df.with_columns(_text_index=_index_of_text(df))
+    df = _with_text_index(df) if by_text else df.with_columns(_text_index=pl.lit(None, dtype=pl.Int64))
     answer = (
         pl.when(pl.col("answer_index").is_not_null())
         .then(pl.col("answer_index"))
@@ -134,11 +134,8 @@ def resolve_answer(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(answer=answer, reject=reason).drop("_letter_index", "_after", "_valid", "_text_index")
 
 
-def _index_of_text(df: pl.DataFrame) -> pl.Series:
-    """Index of the option equal to ``answer_text`` (exact, else normalized), per row; null if none."""
-    has_text = df.select(pl.col("answer_text").is_not_null().any()).item()
-    if not has_text:
-        return pl.Series("_text_index", [None] * df.height, dtype=pl.Int64)
+def _with_text_index(df: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``_text_index``: the option equal to ``answer_text`` (exact, else normalized); null if none."""
     df = df.with_row_index("_row")
     long = (
         df.filter(pl.col("answer_text").is_not_null() & pl.col("options").is_not_null())
@@ -154,21 +151,23 @@ def _index_of_text(df: pl.DataFrame) -> pl.Series:
         _e=pl.col("_pos").filter(pl.col("_exact")).first(),
         _l=pl.col("_pos").filter(pl.col("_loose")).first(),
     )
-    joined = df.select("_row").join(hits, on="_row", how="left", maintain_order="left")
-    return joined.select(pl.coalesce("_e", "_l").cast(pl.Int64)).to_series().alias("_text_index")
+    joined = df.join(hits, on="_row", how="left", maintain_order="left")
+    return joined.with_columns(_text_index=pl.coalesce("_e", "_l").cast(pl.Int64)).drop("_row", "_e", "_l")
 
 
 def normalize(df: pl.DataFrame) -> pl.DataFrame:
     """Apply steps 1–4 to a raw frame; the result keeps the raw columns plus ``answer`` and
     ``question_raw`` (the question as read)."""
-    df = df.with_columns(
+    given = df.get_column("options").is_not_null().sum()
+    by_text = df.get_column("answer_text").is_not_null().any()
+    lf = df.lazy().with_columns(
         question_raw=pl.col("question"),
         question=pl.col("question").str.replace_all(MEDIA_TOKEN, ""),
         problem_type=pl.col("problem_type").fill_null("multiple choice").str.strip_chars(),
     )
-    given = df.select(pl.col("options").is_not_null().sum()).item()
     if given < df.height:
-        df = split_inline(df)
+        lf = split_inline(lf)
     if given:
-        df = strip_prefixes(df)
-    return resolve_answer(df)
+        lf = strip_prefixes(lf)
+    # The lazy engine evaluates independent expressions in parallel and drops unused work.
+    return resolve_answer(lf, by_text).collect()
