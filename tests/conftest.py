@@ -26,6 +26,20 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
+
+# The hand-written fixtures in the published formats (see tests/fixtures/README.md).
+LLAVA_MC = FIXTURES / "0_30_s_academic_mc_v0_1_qa_processed.json"
+LLAVA_OE = FIXTURES / "0_30_s_academic_oe_v0_1_qa_processed.json"
+NEXTQA = FIXTURES / "nextqa_val.csv"
+NEXTQA_MAP = FIXTURES / "map_vid_vidorID.json"
+NEXTQA_OE = FIXTURES / "nextqa_oe_val.csv"
+VIDEO_R1 = FIXTURES / "video_r1_sample.json"
+TINYLLAVA = FIXTURES / "tinyllava_video_r1_train.jsonl"
+MVBENCH = FIXTURES / "action_sequence.json"
+PERCEPTION = FIXTURES / "mc_question_valid.json"
+STAR = FIXTURES / "STAR_val.json"
+TVQA = FIXTURES / "tvqa_val.jsonl"
+GENERIC = FIXTURES / "generic_qa.csv"
 SHARED = REPO_ROOT.parent / "shared" / "fixtures" / "videoqa"
 SKIP_SHARED = "../shared not present: real samples not checked"
 

@@ -10,7 +10,24 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from conftest import FIXTURES, NEXTQA_HEADER, filter_files, write_csv, write_json, write_jsonl
+from conftest import (
+    FIXTURES,
+    LLAVA_MC,
+    LLAVA_OE,
+    MVBENCH,
+    NEXTQA,
+    NEXTQA_HEADER,
+    NEXTQA_MAP,
+    PERCEPTION,
+    STAR,
+    TINYLLAVA,
+    TVQA,
+    VIDEO_R1,
+    filter_files,
+    write_csv,
+    write_json,
+    write_jsonl,
+)
 
 import curate.filter
 import schemas.atomic
@@ -18,16 +35,6 @@ from curate.errors import UserError
 from curate.filter import FilterConfig, run
 from schemas.mcq import read_mcq
 
-LLAVA_MC = FIXTURES / "0_30_s_academic_mc_v0_1_qa_processed.json"
-LLAVA_OE = FIXTURES / "0_30_s_academic_oe_v0_1_qa_processed.json"
-NEXTQA = FIXTURES / "nextqa_val.csv"
-NEXTQA_MAP = FIXTURES / "map_vid_vidorID.json"
-VIDEO_R1 = FIXTURES / "video_r1_sample.json"
-TINYLLAVA = FIXTURES / "tinyllava_video_r1_train.jsonl"
-MVBENCH = FIXTURES / "action_sequence.json"
-PERCEPTION = FIXTURES / "mc_question_valid.json"
-STAR = FIXTURES / "STAR_val.json"
-TVQA = FIXTURES / "tvqa_val.jsonl"
 ALL_OWN = [LLAVA_MC, LLAVA_OE, NEXTQA, FIXTURES / "nextqa_oe_val.csv", VIDEO_R1, TINYLLAVA, MVBENCH, PERCEPTION,
            STAR, TVQA]
 

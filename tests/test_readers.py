@@ -10,25 +10,31 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, NEXTQA_HEADER, write_csv, write_json, write_jsonl, write_videomme_parquet
+from conftest import (
+    FIXTURES,
+    GENERIC,
+    LLAVA_MC,
+    LLAVA_OE,
+    MVBENCH,
+    NEXTQA,
+    NEXTQA_HEADER,
+    NEXTQA_MAP,
+    NEXTQA_OE,
+    PERCEPTION,
+    STAR,
+    TINYLLAVA,
+    TVQA,
+    VIDEO_R1,
+    write_csv,
+    write_json,
+    write_jsonl,
+    write_videomme_parquet,
+)
 
 from curate.errors import UserError
 from curate.normalize import normalize
 from curate.readers import READERS, detect, fill_records, load_nextqa_map, read
 from curate.readers.base import RAW_SCHEMA
-
-LLAVA_MC = FIXTURES / "0_30_s_academic_mc_v0_1_qa_processed.json"
-LLAVA_OE = FIXTURES / "0_30_s_academic_oe_v0_1_qa_processed.json"
-NEXTQA = FIXTURES / "nextqa_val.csv"
-NEXTQA_MAP = FIXTURES / "map_vid_vidorID.json"
-NEXTQA_OE = FIXTURES / "nextqa_oe_val.csv"
-VIDEO_R1 = FIXTURES / "video_r1_sample.json"
-TINYLLAVA = FIXTURES / "tinyllava_video_r1_train.jsonl"
-MVBENCH = FIXTURES / "action_sequence.json"
-PERCEPTION = FIXTURES / "mc_question_valid.json"
-STAR = FIXTURES / "STAR_val.json"
-TVQA = FIXTURES / "tvqa_val.jsonl"
-GENERIC = FIXTURES / "generic_qa.csv"
 
 
 def normalized(path: Path, fmt: str = "auto", **options) -> list[dict]:
