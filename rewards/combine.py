@@ -1,0 +1,104 @@
+"""Composite rewards: accuracy by problem type, the TinyLLaVA-Video-R1 combination, Video-R1's temporal
+bonus, and :func:`score`, the one entry point the trainer adapters share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format
+from rewards.math_answer import math_accuracy
+from rewards.mcq import mcq_accuracy
+from rewards.numeric import numerical_accuracy, regression_score
+from rewards.text_match import freeform_score, ocr_score
+
+PROBLEM_TYPES = ("multiple choice", "numerical", "regression", "ocr", "free-form", "math")
+MODES = ("tinyllava", "sum", "weighted")
+
+
+def accuracy(completion: Any, gold: Any, problem_type: str = "multiple choice", options: Any = None) -> float | None:
+    """Accuracy of the ``<answer>`` block for Video-R1's problem types: ``multiple choice``
+    (:func:`~rewards.mcq.mcq_accuracy`), ``numerical``, ``regression``, ``OCR``, ``free-form``, ``math``.
+    An unknown type scores 0.0; ``math`` gives ``None`` for an unparseable gold."""
+    kind = str(problem_type or "multiple choice").strip().lower()
+    if kind in ("multiple choice", "multiple_choice", "mcq"):
+        return mcq_accuracy(completion, gold, options)
+    if kind == "numerical":
+        return numerical_accuracy(completion, gold)
+    if kind == "regression":
+        return regression_score(completion, gold)
+    if kind == "ocr":
+        return ocr_score(completion, gold)
+    if kind in ("free-form", "freeform", "free_form"):
+        return freeform_score(completion, gold)
+    if kind == "math":
+        return math_accuracy(completion, gold)
+    return 0.0
+
+
+def tinyllava_combine(a: float, f: float) -> float:
+    """TinyLLaVA-Video-R1's combination of accuracy ``a`` and format ``f``:
+    ``r = a + (2a − 1) · f``, and ``r = −2`` when that is 0 (a wrong answer with no format)."""
+    r = a + (2 * a - 1) * f
+    return -2.0 if r == 0 else r
+
+
+def tinyllava_reward(completion: Any, gold: Any, options: Any = None, length: int = TINYLLAVA_LENGTH) -> float:
+    """The TinyLLaVA-Video-R1 reward as one function: :func:`tinyllava_combine` of the multiple-choice
+    accuracy (strict ``<answer>`` block) and :func:`~rewards.format.tinyllava_format`. Trainers sum
+    their reward functions, so this product-like form has to live in one function. Values: 2 (right,
+    full format), 1 (right, no format), 0.5 … 1 partial, −1 (wrong, full format), −2 (wrong, no format)."""
+    return tinyllava_combine(mcq_accuracy(completion, gold, options), tinyllava_format(completion, length))
+
+
+def temporal_bonus(
+    ordered: Sequence[float], shuffled: Sequence[float], alpha: float = 0.8, bonus: float = 0.3, threshold: float = 0.1
+) -> list[float]:
+    """Video-R1's temporal reward (T-GRPO) as a pure function. ``ordered``: accuracies of the group's
+    completions on frames in order; ``shuffled``: accuracies on shuffled frames. When
+    ``mean(ordered) ≥ alpha · mean(shuffled)``, each ordered completion with accuracy > ``threshold``
+    gets ``bonus``; otherwise none does. Returns the bonus per ordered completion (defaults: Video-R1's
+    published alpha 0.8, bonus 0.3, threshold 0.1)."""
+    try:
+        ordered = [float(x) for x in ordered]
+        shuffled = [float(x) for x in shuffled]
+    except (TypeError, ValueError):
+        return [0.0] * len(ordered) if isinstance(ordered, list) else []
+    if not ordered:
+        return []
+    mean_shuffled = sum(shuffled) / len(shuffled) if shuffled else 0.0
+    if sum(ordered) / len(ordered) < alpha * mean_shuffled:
+        return [0.0] * len(ordered)
+    return [bonus if x > threshold else 0.0 for x in ordered]
+
+
+def score(
+    completion: Any,
+    gold: Any,
+    *,
+    options: Any = None,
+    problem_type: str = "multiple choice",
+    mode: str = "tinyllava",
+    format_weight: float = 0.5,
+    length: int = TINYLLAVA_LENGTH,
+) -> dict[str, float]:
+    """``{"score", "accuracy", "format"}`` for one completion; the adapters all call this.
+
+    - ``mode="tinyllava"`` (default): format = :func:`~rewards.format.tinyllava_format`,
+      score = :func:`tinyllava_combine` (accuracy, format);
+    - ``mode="sum"``: format = strict R1 format, score = accuracy + format (Video-R1);
+    - ``mode="weighted"``: format = strict R1 format, score = (1 − w)·accuracy + w·format (EasyR1).
+    An accuracy of ``None`` (unparseable math gold) counts as 0. An unknown ``mode`` is a ValueError
+    (a configuration mistake, raised on the first call rather than hidden).
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown reward mode {mode!r} (one of {', '.join(MODES)})")
+    a = accuracy(completion, gold, problem_type, options) or 0.0
+    if mode == "sum":
+        f = r1_format(completion)
+        return {"score": a + f, "accuracy": a, "format": f}
+    if mode == "weighted":
+        f = r1_format(completion)
+        return {"score": (1 - format_weight) * a + format_weight * f, "accuracy": a, "format": f}
+    f = tinyllava_format(completion, length)
+    return {"score": tinyllava_combine(a, f), "accuracy": a, "format": f}

@@ -1,0 +1,142 @@
+"""Multiple-choice accuracy with one robust extractor for predictions and gold answers.
+
+:func:`extract_choice` reads one option out of a short answer text:
+
+- accepted: ``B``, a lone ``b``, ``(B)``, ``B.``, ``B)``, ``B:``, ``B. dog``, ``B) dog``, ``**B**``,
+  ``\\boxed{B}``, ``Option B``, ``The answer is B``, ``Answer: B``, and the exact text of one option
+  (case- and punctuation-insensitive) when the options are known;
+- rejected (``None``): hedges (``A or B``, ``A, B``, ``AB``, ``A. B``), empty answers, a letter beyond
+  the number of options, a ``B. text`` whose text names a different option, anything longer than
+  :data:`MAX_ANSWER_CHARS`.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Sequence
+from typing import Any
+
+from rewards._text import ANSWER_CLOSE, ANSWER_OPEN, answer_block, as_text
+
+LETTERS = string.ascii_uppercase
+MAX_ANSWER_CHARS = 4096  # longer answers are not a choice; bounds the work on adversarial input
+
+_LEAD = re.compile(
+    r"^(?:the\s+)?(?:final\s+|correct\s+|best\s+)?(?:answer|option|choice)(?:\s+is)?\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+_BOXED = re.compile(r"^\\boxed\{([^{}]*)\}$")
+_LETTER = re.compile(r"^\(?([A-Za-z])\)?(?:\s*[.):：]\s*(.*)|\s*)$", re.DOTALL)
+_BARE_LETTER = re.compile(r"^\(?[A-Za-z]\)?[.):]?$")
+_PUNCT = str.maketrans("", "", string.punctuation + "“”‘’。，：")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.translate(_PUNCT).lower().split())
+
+
+def _unwrap(text: str) -> str:
+    """Strip markdown emphasis, ``\\boxed{}``, quotes and answer lead-ins, repeatedly."""
+    prev = None
+    s = text.strip()
+    while s != prev:
+        prev = s
+        s = s.strip().strip("*_`\"'").strip()
+        boxed = _BOXED.match(s)
+        if boxed:
+            s = boxed.group(1)
+        s = _LEAD.sub("", s, count=1)
+        if s.endswith(".") and len(s) > 2 and s[:-1].endswith(")") and s.startswith("("):
+            s = s[:-1]
+    return s
+
+
+def _option_index(text: str, options: Sequence[str]) -> int | None:
+    target = _norm(text)
+    if not target:
+        return None
+    hits = [i for i, opt in enumerate(options) if _norm(str(opt)) == target]
+    return hits[0] if len(hits) == 1 else None
+
+
+def extract_choice(answer: Any, options: Sequence[str] | None = None) -> int | None:
+    """0-based index of the option ``answer`` names, or ``None`` (see the module docstring)."""
+    if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS:
+        return None
+    s = _unwrap(answer)
+    if not s:
+        return None
+    n = len(options) if options is not None else len(LETTERS)
+    m = _LETTER.match(s)
+    if m:
+        letter, rest = m.group(1), (m.group(2) or "").strip()
+        if letter.islower() and (rest or options is not None and _option_index(s, options) is not None):
+            letter = ""  # "a dog", "b. x": a lower-case letter counts only when it stands alone
+        if letter:
+            index = LETTERS.index(letter.upper())
+            if index >= n:
+                return None
+            if rest:
+                if _BARE_LETTER.match(rest.strip("*").strip()):
+                    return None  # "A. B": two letters
+                if options is not None:
+                    named = _option_index(rest, options)
+                    if named is not None and named != index:
+                        return None  # "B. <text of C>"
+            return index
+    if options is not None:
+        return _option_index(s, options)
+    return None
+
+
+def gold_index(gold: Any, options: Sequence[str] | None = None) -> int | None:
+    """The gold answer as a 0-based index: an int index, a letter, ``B.``, ``B. dog.``,
+    ``<answer>B</answer>``, or an option's text when ``options`` are given; ``None`` if unreadable."""
+    if isinstance(gold, bool):
+        return None
+    if hasattr(gold, "__index__") and not isinstance(gold, str):
+        try:
+            index = gold.__index__()
+        except Exception:
+            return None
+        n = len(options) if options is not None else len(LETTERS)
+        return index if 0 <= index < n else None
+    if not isinstance(gold, str):
+        return None
+    block = answer_block(gold)
+    text = block if block is not None else gold.replace(ANSWER_OPEN, "").replace(ANSWER_CLOSE, "")
+    return extract_choice(text, options)
+
+
+def _options(options: Any) -> list[str] | None:
+    if isinstance(options, (list, tuple)) and options and all(isinstance(o, str) for o in options):
+        return list(options)
+    try:  # numpy arrays / pyarrow lists from a dataset column
+        as_list = list(options) if options is not None and not isinstance(options, (str, bytes, dict)) else None
+    except Exception:
+        return None
+    if as_list and all(isinstance(o, str) for o in as_list):
+        return as_list
+    return None
+
+
+def mcq_accuracy(completion: Any, gold: Any, options: Any = None, require_tags: bool = True) -> float:
+    """1.0 when the completion's answer names the gold option, else 0.0.
+
+    The answer is read from the single ``<answer>…</answer>`` block (none or several → 0.0);
+    ``require_tags=False`` reads the whole text instead (option-only evaluation). ``options`` (the option
+    texts) allow answers given as option text and bound the letters.
+    """
+    try:
+        opts = _options(options)
+        truth = gold_index(gold, opts)
+        text = as_text(completion)
+        if truth is None or text is None:
+            return 0.0
+        block = answer_block(text) if require_tags else text
+        if block is None:
+            return 0.0
+        return 1.0 if extract_choice(block, opts) == truth else 0.0
+    except Exception:  # defensive: a reward must never raise inside a trainer
+        return 0.0
