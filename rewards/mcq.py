@@ -47,8 +47,8 @@ def _unwrap(text: str) -> str:
         if boxed:
             s = boxed.group(1)
         s = _LEAD.sub("", s, count=1)
-        if s.endswith(".") and len(s) > 2 and s[:-1].endswith(")") and s.startswith("("):
-            s = s[:-1]
+        if s.endswith(".") and s[:-1].rstrip().endswith(("*", "}", ")")):
+            s = s[:-1]  # "**B**.", "\\boxed{B}.", "(B)."
     return s
 
 
