@@ -27,16 +27,18 @@ def as_text(completion: Any) -> str | None:
     return None
 
 
-def single_block(text: str, open_tag: str, close_tag: str) -> str | None:
-    """The content of the one ``open_tag…close_tag`` block of ``text``; ``None`` when there is not
-    exactly one of each tag, in that order."""
-    if text.count(open_tag) != 1 or text.count(close_tag) != 1:
+def single_block(text: str, open_tag: str, close_tag: str, start: int = 0, end: int | None = None) -> str | None:
+    """The content of the one ``open_tag…close_tag`` block of ``text[start:end]``; ``None`` when there
+    is not exactly one of each tag, in that order. Each tag is searched for twice (first and second
+    occurrence), so the text is scanned once per tag."""
+    end = len(text) if end is None else end
+    i = text.find(open_tag, start, end)
+    if i < 0 or text.find(open_tag, i + len(open_tag), end) >= 0 or text.find(close_tag, start, i) >= 0:
         return None
-    start = text.find(open_tag) + len(open_tag)
-    end = text.find(close_tag)
-    if end < start:
+    j = text.find(close_tag, i + len(open_tag), end)
+    if j < 0 or text.find(close_tag, j + len(close_tag), end) >= 0:
         return None
-    return text[start:end]
+    return text[i + len(open_tag) : j]
 
 
 def answer_block(text: str) -> str | None:
@@ -50,13 +52,14 @@ def strict_r1_parts(text: str) -> tuple[str, str] | None:
     s = text.strip()
     if not (s.startswith(THINK_OPEN) and s.endswith(ANSWER_CLOSE)):
         return None
-    think = single_block(s, THINK_OPEN, THINK_CLOSE)
-    answer = single_block(s, ANSWER_OPEN, ANSWER_CLOSE)
-    if think is None or answer is None:
+    close = s.find(THINK_CLOSE)
+    opening = s.find(ANSWER_OPEN, close + len(THINK_CLOSE)) if close >= 0 else -1
+    if opening < 0 or s[close + len(THINK_CLOSE) : opening].strip():
         return None
-    between = s[s.find(THINK_CLOSE) + len(THINK_CLOSE) : s.find(ANSWER_OPEN)]
-    if between.strip() or s.find(THINK_CLOSE) > s.find(ANSWER_OPEN):
-        return None
-    if ANSWER_OPEN in think or THINK_OPEN in answer or THINK_CLOSE in answer:
-        return None
+    think = s[len(THINK_OPEN) : close]
+    answer = s[opening + len(ANSWER_OPEN) : len(s) - len(ANSWER_CLOSE)]
+    # exactly one of each tag: none of the four inside the think or answer text
+    for part in (think, answer):
+        if "<" in part and any(tag in part for tag in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)):
+            return None
     return think, answer

@@ -89,7 +89,10 @@ def math_accuracy(completion: Any, gold: Any, timeout: float = DEFAULT_TIMEOUT) 
     ``None`` when the gold cannot be parsed (TRL's "skip this example")."""
     text = as_text(completion)
     if not isinstance(gold, str):
-        gold = str(gold) if isinstance(gold, (int, float)) and not isinstance(gold, bool) else None
+        try:
+            gold = str(gold) if isinstance(gold, (int, float)) and not isinstance(gold, bool) else None
+        except ValueError:  # an int beyond Python's int-to-str digit limit
+            gold = None
     if gold is None:
         return None
     if text is None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Sequence
@@ -64,7 +65,11 @@ def extract_choice(answer: Any, options: Sequence[str] | None = None) -> int | N
     """0-based index of the option ``answer`` names, or ``None`` (see the module docstring)."""
     if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARS:
         return None
-    s = _unwrap(answer)
+    bare = answer.strip()
+    if len(bare) == 1 and "A" <= bare <= "Z":  # the common case, without the regexes below
+        index = ord(bare) - 65
+        return index if index < (len(options) if options is not None else 26) else None
+    s = _unwrap(bare)
     if not s:
         return None
     n = len(options) if options is not None else len(LETTERS)
@@ -93,6 +98,8 @@ def extract_choice(answer: Any, options: Sequence[str] | None = None) -> int | N
 def gold_index(gold: Any, options: Sequence[str] | None = None) -> int | None:
     """The gold answer as a 0-based index: an int index, a letter, ``B.``, ``B. dog.``,
     ``<answer>B</answer>``, or an option's text when ``options`` are given; ``None`` if unreadable."""
+    if isinstance(gold, str) and len(gold) <= MAX_ANSWER_CHARS:
+        return _gold_from_text(gold, tuple(options) if options is not None else None)
     if isinstance(gold, bool):
         return None
     if hasattr(gold, "__index__") and not isinstance(gold, str):
@@ -102,14 +109,20 @@ def gold_index(gold: Any, options: Sequence[str] | None = None) -> int | None:
             return None
         n = len(options) if options is not None else len(LETTERS)
         return index if 0 <= index < n else None
-    if not isinstance(gold, str):
-        return None
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _gold_from_text(gold: str, options: tuple[str, ...] | None) -> int | None:
+    """Gold strings repeat across a group's completions: parse each once (thread-safe cache)."""
     block = answer_block(gold)
     text = block if block is not None else gold.replace(ANSWER_OPEN, "").replace(ANSWER_CLOSE, "")
     return extract_choice(text, options)
 
 
 def _options(options: Any) -> list[str] | None:
+    if options is None:
+        return None
     if isinstance(options, (list, tuple)) and options and all(isinstance(o, str) for o in options):
         return list(options)
     try:  # numpy arrays / pyarrow lists from a dataset column

@@ -18,12 +18,15 @@ def parse_number(text: Any) -> float | None:
     if not isinstance(text, str):
         if isinstance(text, bool) or not isinstance(text, (int, float)):
             return None
-        value = float(text)
+        try:
+            value = float(text)
+        except OverflowError:  # an int too large for a float
+            return None
         return value if math.isfinite(value) else None
     s = text.strip()
     if not s or len(s) > MAX_NUMBER_CHARS:
         return None
-    s = _THOUSANDS.sub("", s).replace(" ", "")
+    s = _THOUSANDS.sub("", s)
     try:
         value = float(s)
     except ValueError:
