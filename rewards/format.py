@@ -29,7 +29,7 @@ def tinyllava_format(completion: Any, length: int = TINYLLAVA_LENGTH) -> float:
         return 0.0
     try:
         scale = float(length)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         scale = float(TINYLLAVA_LENGTH)
     if not scale > 0:
         return 1.0

@@ -4,11 +4,13 @@ math-verify bounds its work with ``signal.alarm``, which only works on the main 
 and async TRL call rewards from other threads. Here the main thread uses math-verify's own timeouts
 (as TRL does) and any other thread sends the work to one helper process (spawned once, reused) and
 waits at most ``timeout`` seconds; a helper that overruns is terminated and replaced, and the answer
-scores 0.0.
+scores 0.0. (Spawned helpers re-import the main script: scripts need the usual
+``if __name__ == "__main__":`` guard.)
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import threading
@@ -54,7 +56,13 @@ def _pool():
         if _POOL is None:
             require("math_verify", "math")  # fail here, with the extra's name, not in the helper
             _POOL = multiprocessing.get_context("spawn").Pool(1)
+            atexit.register(_close, _POOL)
         return _POOL
+
+
+def _close(pool) -> None:
+    pool.terminate()
+    pool.join()
 
 
 def _reset_pool(pool) -> None:

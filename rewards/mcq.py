@@ -69,6 +69,10 @@ def extract_choice(answer: Any, options: Sequence[str] | None = None) -> int | N
     if len(bare) == 1 and "A" <= bare <= "Z":  # the common case, without the regexes below
         index = ord(bare) - 65
         return index if index < (len(options) if options is not None else 26) else None
+    if options is not None:  # an option's own text, before lead-ins like "answer" are stripped from it
+        named = _option_index(bare, options)
+        if named is not None:
+            return named
     s = _unwrap(bare)
     if not s:
         return None
@@ -98,8 +102,11 @@ def extract_choice(answer: Any, options: Sequence[str] | None = None) -> int | N
 def gold_index(gold: Any, options: Sequence[str] | None = None) -> int | None:
     """The gold answer as a 0-based index: an int index, a letter, ``B.``, ``B. dog.``,
     ``<answer>B</answer>``, or an option's text when ``options`` are given; ``None`` if unreadable."""
+    options = _options(options)
     if isinstance(gold, str) and len(gold) <= MAX_ANSWER_CHARS:
         return _gold_from_text(gold, tuple(options) if options is not None else None)
+    if isinstance(gold, float) and gold.is_integer():  # an int column that pandas made float
+        gold = int(gold)
     if isinstance(gold, bool):
         return None
     if hasattr(gold, "__index__") and not isinstance(gold, str):

@@ -20,12 +20,9 @@ def _answer_and_gold(completion: Any, gold: Any, require_tags: bool) -> tuple[st
 
 
 def word_error_rate(hypothesis: str, reference: str) -> float:
-    """Word-level Levenshtein distance / max(1, reference words). Returns at least 1.0 without the
-    quadratic work when the word counts alone prove it (distance ≥ |n − m|)."""
+    """Word-level Levenshtein distance / max(1, reference words)."""
     hyp, ref = hypothesis.split(), reference.split()
     m = max(1, len(ref))
-    if abs(len(hyp) - len(ref)) >= m:
-        return abs(len(hyp) - len(ref)) / m
     previous = list(range(len(ref) + 1))
     for i, word in enumerate(hyp, 1):
         current = [i]
@@ -39,6 +36,9 @@ def ocr_score(completion: Any, gold: Any, require_tags: bool = True) -> float:
     """1 − word error rate of the answer against the gold text, clipped to [0, 1]."""
     pair = _answer_and_gold(completion, gold, require_tags)
     if pair is None:
+        return 0.0
+    n, m = len(pair[0].split()), len(pair[1].split())
+    if abs(n - m) >= max(1, m):  # the distance is at least |n − m|: the rate is ≥ 1 without the O(n·m) work
         return 0.0
     return max(0.0, min(1.0, 1.0 - word_error_rate(*pair)))
 

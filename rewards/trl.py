@@ -73,9 +73,11 @@ def format_reward(completions: Any, **kwargs: Any) -> list[float]:
     return [r1_format(c) for c in _list(completions)]
 
 
-def tinyllava_format_reward(completions: Any, length: int = TINYLLAVA_LENGTH, **kwargs: Any) -> list[float]:
-    """TinyLLaVA-Video-R1's format reward with its length term (:func:`rewards.format.tinyllava_format`)."""
-    return [tinyllava_format(c, length) for c in _list(completions)]
+def tinyllava_format_reward(completions: Any, **kwargs: Any) -> list[float]:
+    """TinyLLaVA-Video-R1's format reward with its length term, L = 1200 characters
+    (:func:`rewards.format.tinyllava_format`). Settings are not keyword arguments here because TRL passes
+    every dataset column as one: a column named ``length`` must not change the reward."""
+    return [tinyllava_format(c, TINYLLAVA_LENGTH) for c in _list(completions)]
 
 
 def mcq_accuracy_reward(completions: Any, **kwargs: Any) -> list[float | None]:
@@ -84,13 +86,13 @@ def mcq_accuracy_reward(completions: Any, **kwargs: Any) -> list[float | None]:
     return [_mcq(c, kwargs, i) for i, c in enumerate(_list(completions))]
 
 
-def tinyllava_reward(completions: Any, length: int = TINYLLAVA_LENGTH, **kwargs: Any) -> list[float | None]:
+def tinyllava_reward(completions: Any, **kwargs: Any) -> list[float | None]:
     """TinyLLaVA-Video-R1's whole reward, ``a + (2a − 1)·f`` and −2 for 0
     (:func:`rewards.combine.tinyllava_reward`); ``None`` where the gold is unreadable."""
     out: list[float | None] = []
     for i, c in enumerate(_list(completions)):
         a = _mcq(c, kwargs, i)
-        out.append(None if a is None else tinyllava_combine(a, tinyllava_format(c, length)))
+        out.append(None if a is None else tinyllava_combine(a, tinyllava_format(c, TINYLLAVA_LENGTH)))
     return out
 
 
@@ -235,6 +237,7 @@ def get_soft_overlong_punishment(max_completion_len: int, soft_punish_cache: int
     return SoftOverlongPunishment(max_completion_len, soft_punish_cache)
 
 
-def repeated_sentence_penalty_reward(completions: Any, penalty: float = -1.0, **kwargs: Any) -> list[float]:
-    """``penalty`` for completions that repeat a sentence (:func:`rewards.shaping.has_repeated_sentence`)."""
-    return [shaping.repeated_sentence_penalty(c, penalty) for c in _list(completions)]
+def repeated_sentence_penalty_reward(completions: Any, **kwargs: Any) -> list[float]:
+    """−1.0 for completions that repeat a sentence (:func:`rewards.shaping.has_repeated_sentence`),
+    else 0.0."""
+    return [shaping.repeated_sentence_penalty(c, -1.0) for c in _list(completions)]
