@@ -129,5 +129,89 @@ def export_command(
         )
 
 
+@app.command("extract-frames")
+def extract_frames_command(
+    mcq_dir: Annotated[Path, typer.Argument(help="Output folder of curate filter (or its mcq.parquet).")],
+    video_root: Annotated[Path, typer.Option(help="Folder the video paths are relative to.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    num_frames: Annotated[int, typer.Option(help="Frames per video (uniform sampling).")] = 16,
+    sampling: Annotated[str, typer.Option(help="uniform or fps.")] = "uniform",
+    fps: Annotated[float, typer.Option(help="Frames per second of video (--sampling fps).")] = 2.0,
+    min_frames: Annotated[int, typer.Option(help="At least this many frames (--sampling fps).")] = 4,
+    max_frames: Annotated[int, typer.Option(help="At most this many frames (--sampling fps).")] = 768,
+    size: Annotated[int, typer.Option(help="Target size in pixels.")] = 384,
+    resize: Annotated[str, typer.Option(help="square, short-side, pad or none.")] = "square",
+    max_pixels: Annotated[int | None, typer.Option(help="Scale frames down to at most this many pixels.")] = None,
+    encoding: Annotated[str, typer.Option(help="jpeg, png or raw.")] = "jpeg",
+    jpeg_quality: Annotated[int, typer.Option(help="JPEG quality.")] = 90,
+    decoder: Annotated[str, typer.Option(help="auto, decord, pyav or ffmpeg.")] = "auto",
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds allowed per video.")] = 120.0,
+    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    shard_rows: Annotated[int, typer.Option(help="Videos per shard (shards also close at 256 MB).")] = 512,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Decode each distinct video once into Parquet frame shards trainers stream."""
+    from curate.frames.extract import ExtractConfig, run
+    from curate.frames.sampling import Sampling
+
+    with user_errors():
+        config = ExtractConfig(
+            mcq_dir=mcq_dir,
+            video_root=video_root,
+            output=output,
+            sampling=Sampling(sampling, num_frames, fps, min_frames, max_frames),
+            size=size,
+            resize=resize,
+            max_pixels=max_pixels,
+            encoding=encoding,
+            jpeg_quality=jpeg_quality,
+            decoder=decoder,
+            workers=workers,
+            timeout=timeout,
+            executor=executor,
+            shard_rows=shard_rows,
+        )
+        with progress("decoding videos", quiet or as_json) as bar:
+            result = run(config, progress=bar)
+        summary = {"output": str(output), **{k: v for k, v in vars(result).items() if k != "output"}}
+        lines = [
+            f"videos {result.videos}: decoded {result.decoded}, rejected {result.rejected_videos}"
+            + (f" ({result.skipped} done by an earlier run)" if result.skipped else ""),
+            f"questions {result.questions}: kept {result.kept}, rejected {result.rejected} → {output / 'mcq.parquet'}",
+        ]
+        emit(summary, as_json, quiet, lines)
+
+
+@app.command("verify")
+def verify_command(
+    directory: Annotated[Path, typer.Argument(help="An output folder with a manifest.json.")],
+    sample: Annotated[int, typer.Option(help="Rows per shard whose frames are decoded.")] = 8,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Check an output folder against its manifest; exit 1 on any mismatch."""
+    from curate.frames.verify import verify
+
+    with user_errors():
+        result = verify(directory, sample)
+        summary = {
+            "directory": str(directory),
+            "ok": result.ok,
+            "files": result.files,
+            "rows": result.rows,
+            "frames_decoded": result.frames_decoded,
+            "problems": result.problems,
+        }
+        lines = result.problems + [
+            f"{'ok' if result.ok else 'FAILED'}: {result.files} files, {result.rows} rows, "
+            f"{result.frames_decoded} frames decoded"
+        ]
+        emit(summary, as_json, quiet and result.ok, lines)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -21,7 +21,7 @@ from schemas.atomic import write_json_atomic
 NAME = "manifest.json"
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -41,7 +41,7 @@ def fingerprint(stage: str, config: dict, inputs: list[Path]) -> str:
 
 def _describe(out: Path, name: str) -> dict:
     path = out / name
-    entry = {"file": name, "bytes": path.stat().st_size, "sha256": _sha256(path)}
+    entry = {"file": name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
     if name.endswith(".parquet"):
         entry["rows"] = pq.ParquetFile(path).metadata.num_rows
     return entry
@@ -71,7 +71,7 @@ def completed(out: Path, fp: str) -> dict | None:
         if manifest.get("fingerprint") != fp:
             return None
         for entry in manifest["outputs"]:
-            if _sha256(out / entry["file"]) != entry["sha256"]:
+            if sha256_file(out / entry["file"]) != entry["sha256"]:
                 return None
         manifest["stats"] = json.loads((out / "stats.json").read_text(encoding="utf-8"))
         return manifest

@@ -1,0 +1,105 @@
+"""Executors that run :func:`curate.frames.work.process` over many videos.
+
+- ``local``: a pebble process pool. Each video gets ``timeout`` seconds; pebble kills a worker that
+  overruns (``timeout``) or dies (``crashed``) and starts a new one, and the run goes on.
+- ``ray``: the same function as a Ray Data job (``map_batches`` over the task list); inside each Ray
+  task every video still runs in a pebble worker with the same timeout, so a hung decoder cannot stall
+  the cluster.
+
+Both call ``on_result(task, result)`` in the driver as results arrive; results are dicts as
+:func:`~curate.frames.work.process` returns them. They live beside the stage (not in ``pipelines/``)
+because the stage chooses them and ``curate`` must not depend on ``pipelines``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable, Iterable
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from curate.frames.work import Shaping, Task, process
+
+OnResult = Callable[[Task, dict], None]
+EXECUTORS = ("local", "ray")
+
+
+def _outcome(future, timeout: float) -> dict:
+    from pebble import ProcessExpired
+
+    try:
+        return future.result()
+    except FutureTimeout:
+        return {"reason": "timeout", "detail": f"no result within {timeout:g} s"}
+    except ProcessExpired as exc:
+        return {"reason": "crashed", "detail": f"worker died (exit code {exc.exitcode})"}
+    except Exception as exc:
+        return {"reason": "crashed", "detail": f"{type(exc).__name__}: {exc}"}
+
+
+def run_local(
+    tasks: Iterable[Task], shaping: Shaping, on_result: OnResult, workers: int | None = None, timeout: float = 120.0
+) -> None:
+    """Process ``tasks`` on ``workers`` processes (default: CPU count), at most 4 per worker in flight."""
+    from pebble import ProcessPool
+
+    workers = workers or os.cpu_count() or 1
+    window = workers * 4
+    pending: list[tuple[Task, object]] = []
+    with ProcessPool(max_workers=workers) as pool:
+        for task in tasks:
+            pending.append((task, pool.schedule(process, args=(task, shaping), timeout=timeout)))
+            if len(pending) >= window:
+                done, pending = pending[0], pending[1:]
+                on_result(done[0], _outcome(done[1], timeout))
+        for task, future in pending:
+            on_result(task, _outcome(future, timeout))
+
+
+def _process_batch(batch: dict, shaping: Shaping, timeout: float) -> dict:
+    """Ray ``map_batches`` body: each video in its own pebble worker with ``timeout``."""
+    from pebble import ProcessPool
+
+    results = []
+    with ProcessPool(max_workers=1) as pool:
+        for key, video, path, start, end in zip(
+            batch["video_key"], batch["video"], batch["path"], batch["start"], batch["end"], strict=True
+        ):
+            task = Task(str(key), str(video), str(path), _num(start), _num(end))
+            results.append(_outcome(pool.schedule(process, args=(task, shaping), timeout=timeout), timeout))
+    # pickled, so Ray carries the nested row (lists of frame bytes) through its blocks unchanged
+    return {"video_key": list(batch["video_key"]), "result": [pickle.dumps(r) for r in results]}
+
+
+def _num(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if value != value else value  # NaN → None
+
+
+def run_ray(
+    tasks: Iterable[Task], shaping: Shaping, on_result: OnResult, workers: int | None = None, timeout: float = 120.0
+) -> None:
+    """Process ``tasks`` as a Ray Data job on the running (or a new local) Ray instance."""
+    import ray
+
+    tasks = list(tasks)
+    if not tasks:
+        return
+    if not ray.is_initialized():
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    by_key = {t.video_key: t for t in tasks}
+    items = [
+        {"video_key": t.video_key, "video": t.video, "path": t.path, "start": t.start, "end": t.end} for t in tasks
+    ]
+    dataset = ray.data.from_items(items).map_batches(
+        _process_batch, fn_kwargs={"shaping": shaping, "timeout": timeout}, batch_size=4, batch_format="numpy"
+    )
+    for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
+        for key, result in zip(batch["video_key"], batch["result"], strict=True):
+            on_result(by_key[str(key)], pickle.loads(result))
+
+
+RUNNERS = {"local": run_local, "ray": run_ray}

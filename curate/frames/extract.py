@@ -1,0 +1,314 @@
+"""``curate extract-frames``: the multiple-choice table + videos → Parquet frame shards.
+
+Each distinct (video, clip window) is decoded once, by an executor (:mod:`curate.frames.executors`),
+into one row of ``frames/part-XXXXX.parquet`` (:data:`schemas.frames.FRAMES_SCHEMA`). Outputs in DIR:
+
+- ``frames/part-*.parquet``: shards, each written under a temporary name and renamed when complete;
+- ``mcq.parquet``: the input table plus ``video_key``, without the questions of rejected videos;
+- ``rejects.parquet``: one row per question whose video failed, with the video's reason
+  (``missing``, ``unreadable``, ``no_video_stream``, ``zero_frames``, ``timeout``, ``crashed`` …);
+- ``manifest.json``: config, tool version, input fingerprint and, per file, rows, bytes and sha256.
+
+Resumable and exactly-once: the keys already in finished shards (and videos already rejected, kept in
+``_work/``) are skipped on a rerun, so an interrupted run (kill -9 included) ends with exactly one row
+per video. ``_work/config.json`` pins the output to one config: another config is refused rather than
+mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curate import manifest
+from curate.errors import UserError
+from curate.frames.executors import EXECUTORS, RUNNERS
+from curate.frames.keys import frames_config, video_key
+from curate.frames.sampling import Sampling
+from curate.frames.work import Shaping, Task
+from schemas.atomic import write_json_atomic, write_parquet_atomic
+from schemas.errors import SchemaError
+from schemas.frames import ENCODINGS, FRAMES_SCHEMA, validate_frames
+from schemas.mcq import read_mcq, write_mcq
+from schemas.rejects import REJECTS_SCHEMA, write_rejects
+
+STAGE = "extract-frames"
+SHARD_ROWS = 512
+SHARD_BYTES = 256 * 1024 * 1024
+ROW_GROUP_BYTES = 100 * 1024 * 1024
+WORK_REJECTS = pa.schema([("video_key", pa.string()), ("reason", pa.string()), ("detail", pa.string())])
+
+
+@dataclass
+class ExtractConfig:
+    mcq_dir: Path
+    video_root: Path
+    output: Path
+    sampling: Sampling = field(default_factory=Sampling)
+    size: int = 384
+    resize: str = "square"
+    max_pixels: int | None = None
+    encoding: str = "jpeg"
+    jpeg_quality: int = 90
+    decoder: str = "auto"
+    workers: int | None = None
+    timeout: float = 120.0
+    executor: str = "local"
+    shard_rows: int = SHARD_ROWS
+
+
+@dataclass
+class ExtractResult:
+    output: Path
+    videos: int
+    decoded: int
+    rejected_videos: int
+    questions: int
+    kept: int
+    rejected: int
+    skipped: int  # videos already done by an earlier, interrupted run
+    shards: int
+
+
+def _check(config: ExtractConfig) -> None:
+    from curate.frames.decoders import DECODERS
+    from curate.frames.resize import RESIZE_MODES
+
+    if not config.video_root.is_dir():
+        raise UserError(f"{config.video_root}: --video-root is not a directory")
+    choices = {
+        "--encoding": (config.encoding, ENCODINGS),
+        "--resize": (config.resize, RESIZE_MODES),
+        "--decoder": (config.decoder, DECODERS),
+        "--executor": (config.executor, EXECUTORS),
+        "--sampling": (config.sampling.mode, ("uniform", "fps")),
+    }
+    for flag, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise UserError(f"{flag} {value!r}: one of {', '.join(allowed)}")
+    if min(config.sampling.num_frames, config.size, config.shard_rows) < 1 or config.timeout <= 0:
+        raise UserError("--num-frames, --size, --shard-rows and --timeout must be positive")
+
+
+def _read_table(config: ExtractConfig) -> pa.Table:
+    path = config.mcq_dir / "mcq.parquet" if config.mcq_dir.is_dir() else config.mcq_dir
+    if not path.is_file():
+        raise UserError(f"{path}: no such file (run curate filter first)")
+    try:
+        table = read_mcq(path)
+    except SchemaError as exc:
+        raise UserError(str(exc)) from None
+    return table.drop_columns(["video_key"]) if "video_key" in table.column_names else table
+
+
+def _keys(table: pa.Table, shaping: dict) -> list[str]:
+    videos = table.column("video").to_pylist()
+    starts = table.column("start").to_pylist()
+    ends = table.column("end").to_pylist()
+    return [video_key(v, s, e, shaping) for v, s, e in zip(videos, starts, ends, strict=True)]
+
+
+class ShardWriter:
+    """Buffers frame rows and writes them as atomic shards ``frames/part-XXXXX.parquet``; rejected
+    videos go to ``_work/rejects-XXXXX.parquet`` at the same moments, so both survive an interruption."""
+
+    def __init__(self, out: Path, shard_rows: int = SHARD_ROWS) -> None:
+        self.shard_rows = shard_rows
+        self.frames_dir = out / "frames"
+        self.work_dir = out / "_work"
+        self.rows: list[dict] = []
+        self.rejects: list[dict] = []
+        self.bytes = 0
+        self.next_index = 1 + max((_index(p) for p in self.frames_dir.glob("part-*.parquet")), default=-1)
+        self.next_reject = 1 + max((_index(p) for p in self.work_dir.glob("rejects-*.parquet")), default=-1)
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        self.bytes += sum(len(f["bytes"]) for f in row["frames"])
+        if len(self.rows) >= self.shard_rows or self.bytes >= SHARD_BYTES:
+            self.flush()
+
+    def reject(self, key: str, reason: str, detail: str | None) -> None:
+        self.rejects.append({"video_key": key, "reason": reason, "detail": detail})
+
+    def flush(self) -> None:
+        if self.rows:
+            table = validate_frames(pa.Table.from_pylist(self.rows, schema=FRAMES_SCHEMA))
+            per_row = max(1, self.bytes // len(self.rows))
+            write_parquet_atomic(
+                table,
+                self.frames_dir / f"part-{self.next_index:05d}.parquet",
+                row_group_size=max(1, ROW_GROUP_BYTES // per_row),
+                compression="zstd" if table.column("encoding")[0].as_py() == "raw" else "none",
+            )
+            self.next_index += 1
+            self.rows, self.bytes = [], 0
+        if self.rejects:
+            table = pa.Table.from_pylist(self.rejects, schema=WORK_REJECTS)
+            write_parquet_atomic(table, self.work_dir / f"rejects-{self.next_reject:05d}.parquet")
+            self.next_reject += 1
+            self.rejects = []
+
+
+def _index(path: Path) -> int:
+    try:
+        return int(path.stem.split("-")[-1])
+    except ValueError:
+        return -1
+
+
+def _done_keys(out: Path) -> set[str]:
+    keys: set[str] = set()
+    for shard in sorted((out / "frames").glob("part-*.parquet")):
+        keys.update(pq.read_table(shard, columns=["video_key"]).column("video_key").to_pylist())
+    return keys
+
+
+def _work_rejects(out: Path) -> dict[str, tuple[str, str | None]]:
+    found: dict[str, tuple[str, str | None]] = {}
+    for part in sorted((out / "_work").glob("rejects-*.parquet")):
+        for row in pq.read_table(part).to_pylist():
+            found[row["video_key"]] = (row["reason"], row["detail"])
+    return found
+
+
+def _pin_config(out: Path, pinned: dict) -> None:
+    """Refuse an output folder that holds frames made with another config."""
+    path = out / "_work" / "config.json"
+    if path.is_file():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous != pinned:
+            raise UserError(f"{out}: holds frames made with another config; use a new --output")
+    elif any((out / "frames").glob("part-*.parquet")):
+        raise UserError(f"{out}: holds frame shards of unknown config; use a new --output")
+    else:
+        write_json_atomic(pinned, path)
+
+
+def _cleanup_temporaries(out: Path) -> None:
+    for folder in (out / "frames", out / "_work", out):
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def run(config: ExtractConfig, progress: Callable[[int], Callable[[], None]] | None = None) -> ExtractResult:
+    """Run the stage (see the module docstring). ``progress(total)`` returns a per-video tick."""
+    _check(config)
+    table = _read_table(config)
+    shaping = frames_config(config)
+    keys = _keys(table, shaping)
+    table = table.append_column("video_key", pa.array(keys, pa.string()))
+
+    out = config.output
+    (out / "frames").mkdir(parents=True, exist_ok=True)
+    (out / "_work").mkdir(parents=True, exist_ok=True)
+    _pin_config(out, shaping)
+    _cleanup_temporaries(out)
+    done = _done_keys(out)
+    rejected = _work_rejects(out)
+
+    tasks: dict[str, Task] = {}
+    for key, video, start, end in zip(
+        keys,
+        table.column("video").to_pylist(),
+        table.column("start").to_pylist(),
+        table.column("end").to_pylist(),
+        strict=True,
+    ):
+        if key not in tasks and key not in done and key not in rejected:
+            tasks[key] = Task(key, video, os.path.join(config.video_root, video), start, end)
+    skipped = len(set(keys) & (done | set(rejected)))
+
+    writer = ShardWriter(out, config.shard_rows)
+    tick = progress(len(tasks)) if progress and tasks else None
+    worker_shaping = Shaping(
+        config.sampling,
+        config.size,
+        config.resize,
+        config.max_pixels,
+        config.encoding,
+        config.jpeg_quality,
+        config.decoder,
+    )
+
+    def on_result(task: Task, result: dict) -> None:
+        if "row" in result:
+            writer.add(result["row"])
+            done.add(task.video_key)
+        else:
+            writer.reject(task.video_key, result["reason"], result.get("detail"))
+            rejected[task.video_key] = (result["reason"], result.get("detail"))
+        if tick:
+            tick()
+
+    try:
+        RUNNERS[config.executor](tasks.values(), worker_shaping, on_result, config.workers, config.timeout)
+    finally:
+        writer.flush()  # keep what was finished, even when interrupted
+
+    return _finish(config, table, done, rejected, skipped)
+
+
+def _finish(config: ExtractConfig, table: pa.Table, done: set[str], rejected: dict, skipped: int) -> ExtractResult:
+    out = config.output
+    keys = table.column("video_key")
+    ok = pc.is_in(keys, pa.array(sorted(done), pa.string()))
+    kept = table.filter(ok)
+    dropped = table.filter(pc.invert(ok))
+    mcq_path = config.mcq_dir / "mcq.parquet" if config.mcq_dir.is_dir() else config.mcq_dir
+    reasons = [rejected.get(k, ("unreadable", "no frames")) for k in dropped.column("video_key").to_pylist()]
+    indices = pc.indices_nonzero(pc.invert(ok)).to_pylist()
+    rows = dropped.drop_columns(["video_key"]).to_pylist()
+    rejects = pa.Table.from_pylist(
+        [
+            {
+                "id": r["id"],
+                "source": r["source"],
+                "subset": r["subset"],
+                "video": r["video"],
+                "input": str(mcq_path),
+                "index": i,
+                "reason": reason,
+                "detail": detail,
+                "record": json.dumps(r, ensure_ascii=False),
+            }
+            for r, i, (reason, detail) in zip(rows, indices, reasons, strict=True)
+        ],
+        schema=REJECTS_SCHEMA,
+    )
+    write_rejects(rejects, out / "rejects.parquet")
+    write_mcq(kept, out / "mcq.parquet")
+    shards = sorted((out / "frames").glob("part-*.parquet"))
+    files = [f"frames/{p.name}" for p in shards] + ["mcq.parquet", "rejects.parquet"]
+    pinned = frames_config(config)
+    described = {
+        "config": {
+            **pinned,
+            "decoder": config.decoder,
+            "executor": config.executor,
+            "mcq": str(mcq_path),
+            "video_root": str(config.video_root),
+        }
+    }
+    manifest.write(
+        out, STAGE, manifest.fingerprint(STAGE, described, [mcq_path]), described["config"], [mcq_path], files
+    )
+    videos = len(set(keys.to_pylist()))
+    return ExtractResult(
+        out,
+        videos,
+        len(done),
+        videos - len(set(keys.to_pylist()) & done),
+        table.num_rows,
+        kept.num_rows,
+        dropped.num_rows,
+        skipped,
+        len(shards),
+    )

@@ -1,0 +1,32 @@
+"""``video_key``: a stable hash of the video path, its clip window and the config that shaped the frames.
+
+    video_key = sha256(json([video, start, end, sampling, size, resize, max_pixels, encoding,
+                             jpeg_quality]))[:24]
+
+The decoder is not part of the key (every decoder must return the same frames). Two configs never share
+a key, so frames made with different settings cannot be mixed up in one output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+
+def frames_config(config: Any) -> dict:
+    """The fields of an extract-frames config that change the stored frames."""
+    return {
+        "sampling": dataclasses.asdict(config.sampling),
+        "size": config.size,
+        "resize": config.resize,
+        "max_pixels": config.max_pixels,
+        "encoding": config.encoding,
+        "jpeg_quality": config.jpeg_quality if config.encoding == "jpeg" else None,
+    }
+
+
+def video_key(video: str, start: float | None, end: float | None, shaping: dict) -> str:
+    blob = json.dumps([video, start, end, shaping], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]

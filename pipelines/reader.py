@@ -1,0 +1,239 @@
+"""Trainer-side reader: the multiple-choice table joined with the frame shards on ``video_key``.
+
+Input is an ``curate extract-frames`` output folder DIR: ``DIR/mcq.parquet`` (with ``video_key``) and
+``DIR/frames/part-*.parquet`` (:data:`schemas.frames.FRAMES_SCHEMA`, one row per video). Each yielded
+sample is one question::
+
+    {"id", "video", "video_key", "question", "options", "answer" (0-based), "answer_letter",
+     "solution" ("<answer>L</answer>"), "prompt" (question + options_block + instruction),
+     "frames" (uint8 (T, H, W, C) array, or a list of PIL images with as_="pil"), "timestamps" (float32 (T,))}
+
+How it reads: the mcq table (small) is loaded once and grouped by ``video_key``; the ``video_key``
+column of every shard is read once to plan the split and find questions without frames. The frame
+shards are then streamed ``batch_rows`` rows at a time (``ParquetFile.iter_batches``), so memory stays
+bounded by one batch; each video is decoded once and all its questions are yielded together.
+
+How work is split (``shard_index`` of ``num_shards``): the frame rows (videos) of all shards, in file
+order (``part-*.parquet`` sorted by name) and row order, are numbered 0..N-1 and cut into
+``num_shards`` contiguous ranges; shard k owns rows ``[k·N // num_shards, (k+1)·N // num_shards)``
+and every question of the videos in them. So every question is yielded by exactly one shard, videos
+are balanced to within one, and a shard reads only the row groups overlapping its range. The number of
+*questions* per shard can differ (videos carry different numbers of questions):
+:meth:`VideoQAReader.num_samples` gives it exactly.
+
+``shuffle_seed`` shuffles locally: the order of the row groups within a shard and the order of the
+videos within each batch (and of the questions of a video). Questions whose ``video_key`` has no frame
+row (the video was rejected, or its shard is missing) are skipped: their ids are in
+:attr:`VideoQAReader.missing` and a :class:`MissingFramesWarning` says how many.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.errors import UserError
+from curate.export import R1_INSTRUCTION, options_block
+from curate.frames.encode import decode_frame
+from schemas.errors import SchemaError
+from schemas.mcq import LETTERS, read_mcq
+
+__all__ = ["MissingFramesWarning", "VideoQAReader", "iter_samples", "render_prompt"]
+
+FRAME_COLUMNS = ["video_key", "frames", "timestamps", "height", "width", "encoding"]
+DEFAULT_BATCH_ROWS = 16
+
+
+class MissingFramesWarning(UserWarning):
+    """Some questions have no frame row for their ``video_key`` and are skipped."""
+
+
+def render_prompt(question: str, options: list[str], instruction: str | None = R1_INSTRUCTION) -> str:
+    """``question`` + newline + ``A. text`` lines (:func:`curate.export.options_block`) + newline + instruction;
+    the same text ``curate export --to trl`` writes as the user turn."""
+    parts = [question, options_block(options)]
+    if instruction:
+        parts.append(instruction)
+    return "\n".join(parts)
+
+
+def shard_range(total: int, shard_index: int, num_shards: int) -> tuple[int, int]:
+    """The contiguous ``[start, stop)`` of ``total`` rows that shard ``shard_index`` of ``num_shards`` owns."""
+    if num_shards < 1 or not 0 <= shard_index < num_shards:
+        raise ValueError(f"shard_index {shard_index} is not in 0..{num_shards - 1}")
+    return total * shard_index // num_shards, total * (shard_index + 1) // num_shards
+
+
+def decode_video(frames: list[dict], encoding: str, height: int, width: int) -> np.ndarray:
+    """Decode one video's encoded frames into a uint8 ``(T, H, W, C)`` array."""
+    if not frames:
+        return np.zeros((0, height, width, 3), dtype=np.uint8)
+    first = np.asarray(decode_frame(frames[0]["bytes"], encoding, height, width), dtype=np.uint8)
+    out = np.empty((len(frames), *first.shape), dtype=np.uint8)
+    out[0] = first
+    for i, frame in enumerate(frames[1:], start=1):
+        out[i] = decode_frame(frame["bytes"], encoding, height, width)
+    return out
+
+
+@dataclass(frozen=True)
+class _RowGroup:
+    path: Path
+    index: int  # row group index in the file
+    start: int  # global number of its first row
+    num_rows: int
+
+
+class VideoQAReader:
+    """The joined view of one extract-frames folder; cheap to pickle to dataloader workers.
+
+    ``len(reader)`` is the number of questions that have frames (the questions yielded over all shards).
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        *,
+        instruction: str | None = R1_INSTRUCTION,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        warn_missing: bool = True,
+    ) -> None:
+        self.directory = Path(directory)
+        self.instruction = instruction
+        self.batch_rows = max(1, int(batch_rows))
+        mcq = read_mcq(self.directory / "mcq.parquet")
+        if "video_key" not in mcq.column_names:
+            raise SchemaError(f"{self.directory / 'mcq.parquet'}: column 'video_key': missing (run extract-frames)")
+        self._questions: dict[str, list[dict[str, Any]]] = {}
+        for row in mcq.select(["id", "video", "video_key", "question", "options", "answer"]).to_pylist():
+            self._questions.setdefault(row["video_key"], []).append(row)
+
+        self.shards = sorted((self.directory / "frames").glob("part-*.parquet"))
+        if not self.shards:
+            raise UserError(f"{self.directory / 'frames'}: no part-*.parquet shards (run curate extract-frames first)")
+        self._row_groups: list[_RowGroup] = []
+        self._keys: list[str] = []  # video_key of every frame row, in global row order
+        for path in self.shards:
+            pf = pq.ParquetFile(path)
+            for rg in range(pf.metadata.num_row_groups):
+                n = pf.metadata.row_group(rg).num_rows
+                self._row_groups.append(_RowGroup(path, rg, len(self._keys), n))
+                self._keys.extend(pf.read_row_group(rg, columns=["video_key"]).column("video_key").to_pylist())
+        present = set(self._keys)
+        self.missing: list[str] = [q["id"] for key, qs in self._questions.items() if key not in present for q in qs]
+        if self.missing and warn_missing:
+            warnings.warn(
+                f"{self.directory}: {len(self.missing)} question(s) have no frames for their video_key and are skipped"
+                f" (first: {self.missing[0]!r})",
+                MissingFramesWarning,
+                stacklevel=2,
+            )
+
+    @property
+    def num_videos(self) -> int:
+        """Frame rows (videos) in the shards."""
+        return len(self._keys)
+
+    def num_samples(self, shard_index: int = 0, num_shards: int = 1) -> int:
+        """Questions that shard ``shard_index`` of ``num_shards`` yields."""
+        start, stop = shard_range(len(self._keys), shard_index, num_shards)
+        return sum(len(self._questions.get(key, ())) for key in self._keys[start:stop])
+
+    def __len__(self) -> int:
+        return self.num_samples()
+
+    def iter(
+        self,
+        *,
+        as_: str = "numpy",
+        shard_index: int = 0,
+        num_shards: int = 1,
+        shuffle_seed: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield this shard's questions with their frames (see the module docstring)."""
+        if as_ not in ("numpy", "pil"):
+            raise ValueError(f"as_={as_!r}: expected 'numpy' or 'pil'")
+        start, stop = shard_range(len(self._keys), shard_index, num_shards)
+        groups = [g for g in self._row_groups if g.start < stop and g.start + g.num_rows > start]
+        rng = random.Random(shuffle_seed) if shuffle_seed is not None else None
+        if rng is not None:
+            rng.shuffle(groups)
+        for group in groups:
+            yield from self._iter_group(group, start, stop, as_, rng)
+
+    def _iter_group(
+        self, group: _RowGroup, start: int, stop: int, as_: str, rng: random.Random | None
+    ) -> Iterator[dict[str, Any]]:
+        pf = pq.ParquetFile(group.path)
+        offset = group.start
+        for batch in pf.iter_batches(batch_size=self.batch_rows, row_groups=[group.index], columns=FRAME_COLUMNS):
+            first, offset = offset, offset + batch.num_rows
+            lo, hi = max(start, first), min(stop, offset)
+            if lo >= hi:
+                continue
+            batch = batch.slice(lo - first, hi - lo)
+            keys = batch.column("video_key").to_pylist()
+            wanted = [i for i, key in enumerate(keys) if key in self._questions]
+            if rng is not None:
+                rng.shuffle(wanted)
+            for i in wanted:
+                yield from self._samples(batch, i, keys[i], as_, rng)
+
+    def _samples(
+        self, batch: pa.RecordBatch, i: int, key: str, as_: str, rng: random.Random | None
+    ) -> Iterator[dict[str, Any]]:
+        encoding = batch.column("encoding")[i].as_py()
+        height, width = batch.column("height")[i].as_py(), batch.column("width")[i].as_py()
+        frames = decode_video(batch.column("frames")[i].as_py(), encoding, height, width)
+        timestamps = np.asarray(batch.column("timestamps")[i].as_py(), dtype=np.float32)
+        if as_ == "pil":
+            from PIL import Image
+
+            frames = [Image.fromarray(f) for f in frames]
+        questions = list(self._questions[key])
+        if rng is not None:
+            rng.shuffle(questions)
+        for q in questions:
+            letter = LETTERS[q["answer"]]
+            yield {
+                "id": q["id"],
+                "video": q["video"],
+                "video_key": key,
+                "question": q["question"],
+                "options": list(q["options"]),
+                "answer": q["answer"],
+                "answer_letter": letter,
+                "solution": f"<answer>{letter}</answer>",
+                "prompt": render_prompt(q["question"], q["options"], self.instruction),
+                "frames": frames,
+                "timestamps": timestamps,
+            }
+
+
+def iter_samples(
+    directory: str | os.PathLike,
+    *,
+    as_: str = "numpy",
+    shard_index: int = 0,
+    num_shards: int = 1,
+    shuffle_seed: int | None = None,
+    instruction: str | None = R1_INSTRUCTION,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> Iterator[dict[str, Any]]:
+    """Yield the questions of ``directory`` that shard ``shard_index`` of ``num_shards`` owns, each with its
+    video's frames as a uint8 ``(T, H, W, C)`` array (``as_="pil"``: a list of RGB PIL images).
+
+    A shorthand for ``VideoQAReader(directory, ...).iter(...)``; see the module docstring for the split.
+    The questions of one video share one frames array: copy it before writing into it.
+    """
+    reader = VideoQAReader(directory, instruction=instruction, batch_rows=batch_rows)
+    return reader.iter(as_=as_, shard_index=shard_index, num_shards=num_shards, shuffle_seed=shuffle_seed)
