@@ -78,7 +78,7 @@ class ExtractResult:
 
 
 def _check(config: ExtractConfig) -> None:
-    from curate.frames.decoders import DECODERS
+    from curate.frames.decoders import DECODERS, check_decoder
     from curate.frames.resize import RESIZE_MODES
 
     if not config.video_root.is_dir():
@@ -95,6 +95,10 @@ def _check(config: ExtractConfig) -> None:
             raise UserError(f"{flag} {value!r}: one of {', '.join(allowed)}")
     if min(config.sampling.num_frames, config.size, config.shard_rows) < 1 or config.timeout <= 0:
         raise UserError("--num-frames, --size, --shard-rows and --timeout must be positive")
+    try:
+        check_decoder(config.decoder)
+    except ValueError as exc:
+        raise UserError(f"--decoder: {exc}") from None
 
 
 def _read_table(config: ExtractConfig) -> pa.Table:
