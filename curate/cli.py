@@ -155,12 +155,10 @@ def extract_frames_command(
     """Decode each distinct video once into Parquet frame shards trainers stream."""
     from curate.frames.extract import ExtractConfig, run
     from curate.frames.sampling import Sampling
+    from curate.frames.work import Shaping
 
     with user_errors():
-        config = ExtractConfig(
-            mcq_dir=mcq_dir,
-            video_root=video_root,
-            output=output,
+        shaping = Shaping(
             sampling=Sampling(sampling, num_frames, fps, min_frames, max_frames),
             size=size,
             resize=resize,
@@ -168,6 +166,12 @@ def extract_frames_command(
             encoding=encoding,
             jpeg_quality=jpeg_quality,
             decoder=decoder,
+        )
+        config = ExtractConfig(
+            mcq_dir=mcq_dir,
+            video_root=video_root,
+            output=output,
+            shaping=shaping,
             workers=workers,
             timeout=timeout,
             executor=executor,

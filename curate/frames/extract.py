@@ -31,7 +31,6 @@ from curate import manifest
 from curate.errors import UserError
 from curate.frames.executors import EXECUTORS, RUNNERS
 from curate.frames.keys import frames_config, video_key
-from curate.frames.sampling import Sampling
 from curate.frames.work import Shaping, Task
 from schemas.atomic import write_json_atomic, write_parquet_atomic
 from schemas.errors import SchemaError
@@ -48,16 +47,12 @@ WORK_REJECTS = pa.schema([("video_key", pa.string()), ("reason", pa.string()), (
 
 @dataclass
 class ExtractConfig:
+    """Where to read and write, how to run, and (``shaping``) how to make the frames."""
+
     mcq_dir: Path
     video_root: Path
     output: Path
-    sampling: Sampling = field(default_factory=Sampling)
-    size: int = 384
-    resize: str = "square"
-    max_pixels: int | None = None
-    encoding: str = "jpeg"
-    jpeg_quality: int = 90
-    decoder: str = "auto"
+    shaping: Shaping = field(default_factory=Shaping)
     workers: int | None = None
     timeout: float = 120.0
     executor: str = "local"
@@ -84,19 +79,19 @@ def _check(config: ExtractConfig) -> None:
     if not config.video_root.is_dir():
         raise UserError(f"{config.video_root}: --video-root is not a directory")
     choices = {
-        "--encoding": (config.encoding, ENCODINGS),
-        "--resize": (config.resize, RESIZE_MODES),
-        "--decoder": (config.decoder, DECODERS),
+        "--encoding": (config.shaping.encoding, ENCODINGS),
+        "--resize": (config.shaping.resize, RESIZE_MODES),
+        "--decoder": (config.shaping.decoder, DECODERS),
         "--executor": (config.executor, EXECUTORS),
-        "--sampling": (config.sampling.mode, ("uniform", "fps")),
+        "--sampling": (config.shaping.sampling.mode, ("uniform", "fps")),
     }
     for flag, (value, allowed) in choices.items():
         if value not in allowed:
             raise UserError(f"{flag} {value!r}: one of {', '.join(allowed)}")
-    if min(config.sampling.num_frames, config.size, config.shard_rows) < 1 or config.timeout <= 0:
+    if min(config.shaping.sampling.num_frames, config.shaping.size, config.shard_rows) < 1 or config.timeout <= 0:
         raise UserError("--num-frames, --size, --shard-rows and --timeout must be positive")
     try:
-        check_decoder(config.decoder)
+        check_decoder(config.shaping.decoder)
     except ValueError as exc:
         raise UserError(f"--decoder: {exc}") from None
 
@@ -206,7 +201,7 @@ def run(config: ExtractConfig, progress: Callable[[int], Callable[[], None]] | N
     """Run the stage (see the module docstring). ``progress(total)`` returns a per-video tick."""
     _check(config)
     table = _read_table(config)
-    shaping = frames_config(config)
+    shaping = frames_config(config.shaping)
     keys = _keys(table, shaping)
     table = table.append_column("video_key", pa.array(keys, pa.string()))
 
@@ -232,15 +227,6 @@ def run(config: ExtractConfig, progress: Callable[[int], Callable[[], None]] | N
 
     writer = ShardWriter(out, config.shard_rows)
     tick = progress(len(tasks)) if progress and tasks else None
-    worker_shaping = Shaping(
-        config.sampling,
-        config.size,
-        config.resize,
-        config.max_pixels,
-        config.encoding,
-        config.jpeg_quality,
-        config.decoder,
-    )
 
     def on_result(task: Task, result: dict) -> None:
         if "row" in result:
@@ -253,7 +239,7 @@ def run(config: ExtractConfig, progress: Callable[[int], Callable[[], None]] | N
             tick()
 
     try:
-        RUNNERS[config.executor](tasks.values(), worker_shaping, on_result, config.workers, config.timeout)
+        RUNNERS[config.executor](tasks.values(), config.shaping, on_result, config.workers, config.timeout)
     finally:
         writer.flush()  # keep what was finished, even when interrupted
 
@@ -291,11 +277,11 @@ def _finish(config: ExtractConfig, table: pa.Table, done: set[str], rejected: di
     write_mcq(kept, out / "mcq.parquet")
     shards = sorted((out / "frames").glob("part-*.parquet"))
     files = [f"frames/{p.name}" for p in shards] + ["mcq.parquet", "rejects.parquet"]
-    pinned = frames_config(config)
+    pinned = frames_config(config.shaping)
     described = {
         "config": {
             **pinned,
-            "decoder": config.decoder,
+            "decoder": config.shaping.decoder,
             "executor": config.executor,
             "mcq": str(mcq_path),
             "video_root": str(config.video_root),

@@ -15,15 +15,15 @@ import json
 from typing import Any
 
 
-def frames_config(config: Any) -> dict:
-    """The fields of an extract-frames config that change the stored frames."""
+def frames_config(shaping: Any) -> dict:
+    """The fields of a :class:`curate.frames.work.Shaping` that change the stored frames (not the decoder)."""
     return {
-        "sampling": dataclasses.asdict(config.sampling),
-        "size": config.size,
-        "resize": config.resize,
-        "max_pixels": config.max_pixels,
-        "encoding": config.encoding,
-        "jpeg_quality": config.jpeg_quality if config.encoding == "jpeg" else None,
+        "sampling": dataclasses.asdict(shaping.sampling),
+        "size": shaping.size,
+        "resize": shaping.resize,
+        "max_pixels": shaping.max_pixels,
+        "encoding": shaping.encoding,
+        "jpeg_quality": shaping.jpeg_quality if shaping.encoding == "jpeg" else None,
     }
 
 
