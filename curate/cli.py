@@ -9,7 +9,7 @@ import typer
 
 from curate import __version__
 from curate.console import emit, progress, user_errors
-from curate.readers import FORMATS
+from curate.formats import FORMATS
 
 app = typer.Typer(
     add_completion=False,

@@ -694,3 +694,9 @@ def test_detect_csv_with_utf8_bom(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + NEXTQA.read_bytes())
     assert detect(path) == "nextqa"
     assert len(normalized(path)) == 8
+
+
+def test_the_cli_format_list_names_every_reader():
+    from curate.formats import READER_FORMATS
+
+    assert tuple(READERS) == READER_FORMATS

@@ -166,14 +166,14 @@ def _index(path: Path) -> int:
 def _done_keys(out: Path) -> set[str]:
     keys: set[str] = set()
     for shard in sorted((out / "frames").glob("part-*.parquet")):
-        keys.update(pq.read_table(shard, columns=["video_key"]).column("video_key").to_pylist())
+        keys.update(pq.ParquetFile(shard).read(columns=["video_key"]).column("video_key").to_pylist())
     return keys
 
 
 def _work_rejects(out: Path) -> dict[str, tuple[str, str | None]]:
     found: dict[str, tuple[str, str | None]] = {}
     for part in sorted((out / "_work").glob("rejects-*.parquet")):
-        for row in pq.read_table(part).to_pylist():
+        for row in pq.ParquetFile(part).read().to_pylist():
             found[row["video_key"]] = (row["reason"], row["detail"])
     return found
 

@@ -35,7 +35,7 @@ def _check_frames(path: Path, result: VerifyResult, sample: int) -> None:
     from curate.frames.encode import decode_frame
 
     try:
-        table = validate_frames(pq.read_table(path))
+        table = validate_frames(pq.ParquetFile(path).read())
     except (SchemaError, OSError, ValueError) as exc:
         result.problems.append(f"{path}: {exc}")
         return

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from curate.errors import UserError
+from curate.formats import FORMATS
 from curate.readers import (
     generic,
     inline_mc,
@@ -41,7 +42,7 @@ READERS: dict[str, Callable[..., pl.DataFrame]] = {
     "inline-mc": inline_mc.read,
     "generic": generic.read,
 }
-FORMATS = ("auto", *READERS)
+
 
 # (format, fields that must all be present), tried in order; the first match wins.
 RULES: list[tuple[str, set[str]]] = [
