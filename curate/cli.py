@@ -59,6 +59,9 @@ def filter_command(
     shuffle_options: Annotated[
         int | None, typer.Option(metavar="SEED", help="Permute options per item to debias answer letters.")
     ] = None,
+    passrate: Annotated[Path | None, typer.Option(help="passrate.parquet from curate coldstart.")] = None,
+    min_pass_rate: Annotated[float | None, typer.Option(help="Keep questions with pass rate >= this.")] = None,
+    max_pass_rate: Annotated[float | None, typer.Option(help="Keep questions with pass rate <= this.")] = None,
     force: Annotated[bool, typer.Option(help="Rerun even if the output is complete.")] = False,
     quiet: Quiet = False,
     as_json: Json = False,
@@ -86,6 +89,9 @@ def filter_command(
             sample=sample,
             seed=seed,
             shuffle_options=shuffle_options,
+            passrate=passrate,
+            min_pass_rate=min_pass_rate,
+            max_pass_rate=max_pass_rate,
             force=force,
         )
         with progress("probing videos", quiet or as_json) as bar:
@@ -112,7 +118,9 @@ def filter_command(
 @app.command("export")
 def export_command(
     directory: Annotated[Path, typer.Argument(help="A folder holding mcq.parquet (or the file).")],
-    to: Annotated[str, typer.Option("--to", help="tinyllava, video-r1, verl, trl or llava.")],
+    to: Annotated[
+        str, typer.Option("--to", help="tinyllava, video-r1, verl, trl or llava; trl-sft/llava for coldstart.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     instruction: Annotated[str | None, typer.Option(help="Instruction appended to the question ('' for none).")] = None,
     video_root: Annotated[str | None, typer.Option(help="Prefix for the video paths written.")] = None,
@@ -186,6 +194,74 @@ def extract_frames_command(
             f"questions {result.questions}: kept {result.kept}, rejected {result.rejected} → {output / 'mcq.parquet'}",
         ]
         emit(summary, as_json, quiet, lines)
+
+
+@app.command("coldstart")
+def coldstart_command(
+    frames_dir: Annotated[Path, typer.Argument(help="extract-frames output (or a filter output with --video-root).")],
+    model: Annotated[str, typer.Option(help="Model path, Hub id, or the endpoint's model name.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    backend: Annotated[str, typer.Option(help="hf or openai.")] = "hf",
+    template: Annotated[str, typer.Option(help="tinyllava-r1, video-r1, or a Jinja file.")] = "tinyllava-r1",
+    blind: Annotated[bool, typer.Option(help="Prompt without frames (finds questions answerable blind).")] = False,
+    num_samples: Annotated[int, typer.Option(help="Completions per question (K).")] = 8,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling.")] = 1.0,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens per completion at most.")] = 1024,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Questions per generate call.")] = 4,
+    keep: Annotated[str, typer.Option(help="best or all-correct.")] = "best",
+    per_question: Annotated[int | None, typer.Option(help="Exemplars per question (best: 1).")] = None,
+    target_think_chars: Annotated[int, typer.Option(help="Tie-break: think length closest to this.")] = 600,
+    video_root: Annotated[Path | None, typer.Option(help="Decode videos on the fly from here.")] = None,
+    num_frames: Annotated[int, typer.Option(help="Frames per video with --video-root.")] = 16,
+    size: Annotated[int, typer.Option(help="Frame size with --video-root.")] = 384,
+    device: Annotated[str | None, typer.Option(help="hf: cuda, cuda:1, cpu … (default: cuda if any).")] = None,
+    dtype: Annotated[str | None, typer.Option(help="hf: bfloat16, float16, float32.")] = None,
+    trust_remote_code: Annotated[bool, typer.Option(help="hf: run the model's own code.")] = False,
+    base_url: Annotated[str, typer.Option(help="openai: endpoint base URL.")] = "http://127.0.0.1:8000/v1",
+    api_key_env: Annotated[str, typer.Option(help="openai: environment variable holding the key.")] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 8,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Sample reasoning from a model, keep what the rewards verify, write SFT data and pass rates."""
+    from curate.coldstart.backends import SamplingParams
+    from curate.coldstart.stage import ColdstartConfig, run
+    from curate.frames.sampling import Sampling
+    from curate.frames.work import Shaping
+
+    with user_errors():
+        if backend == "hf":
+            options = {"device": device, "dtype": dtype, "trust_remote_code": trust_remote_code}
+        else:
+            options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}
+        config = ColdstartConfig(
+            input=frames_dir,
+            output=output,
+            model=model,
+            backend=backend,
+            backend_options=options,
+            template=template,
+            blind=blind,
+            sampling=SamplingParams(num_samples, temperature, top_p, max_new_tokens, seed),
+            batch_size=batch_size,
+            keep=keep,
+            per_question=per_question,
+            target_think_chars=target_think_chars,
+            video_root=video_root,
+            shaping=Shaping(sampling=Sampling(num_frames=num_frames), size=size),
+        )
+        with progress("sampling", quiet or as_json) as bar:
+            result = run(config, progress=bar)
+        rate = result.run["throughput"]
+        lines = [
+            f"questions {result.questions}: sampled {result.sampled}"
+            + (f" ({result.skipped} done by an earlier run)" if result.skipped else "")
+            + f", exemplars {result.exemplars} → {output}",
+            f"{rate['questions_per_s']} questions/s, {rate['generated_tokens_per_s']} generated tokens/s",
+        ]
+        emit({"output": str(output), **result.run["counts"], **rate}, as_json, quiet, lines)
 
 
 @app.command("verify")

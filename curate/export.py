@@ -20,6 +20,10 @@ trl           .jsonl     ``{id, prompt: [{role: user, content: question + option
 llava         .json      ``{id, video, data_source, conversations: [{from: human, value: "<image>\\n" +
                          question + options_block + instruction}, {from: gpt, value: "L."}]}``
 ============  =========  ===================================================================================
+
+A ``curate coldstart`` folder (it has ``exemplars.parquet``) exports its verified exemplars as SFT data:
+``llava`` (``conversations``: human = ``<image>\n`` + the sampled prompt, gpt = the completion; what
+TinyLLaVA-Video's cold-start trainer reads) or ``trl-sft`` (JSONL ``messages`` for TRL's SFTTrainer).
 """
 
 from __future__ import annotations
@@ -159,6 +163,40 @@ def _write(rows: Iterator[dict], output: Path, kind: str) -> int:
     return count
 
 
+def exemplar_llava_row(row: dict, index: int, video_root: str | None) -> dict:
+    """TinyLLaVA-Video's cold-start SFT format: the sampled prompt and the verified completion."""
+    return {
+        "id": f"{row['id']}#{row['sample_index']}",
+        "video": _video_path(row, video_root),
+        "conversations": [
+            {"from": "human", "value": "<image>\n" + row["prompt"]},
+            {"from": "gpt", "value": row["completion"]},
+        ],
+    }
+
+
+def exemplar_trl_sft_row(row: dict, index: int, video_root: str | None) -> dict:
+    """TRL SFT conversational format (``messages``) with the video path beside it."""
+    return {
+        "id": f"{row['id']}#{row['sample_index']}",
+        "messages": [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["completion"]}],
+        "video": _video_path(row, video_root),
+    }
+
+
+EXEMPLAR_TARGETS = {"llava": (exemplar_llava_row, "json"), "trl-sft": (exemplar_trl_sft_row, "jsonl")}
+
+
+def export_exemplars(exemplars: Path, to: str, output: Path, video_root: str | None = None) -> int:
+    """Write a coldstart folder's ``exemplars.parquet`` as SFT data (``llava`` or ``trl-sft``)."""
+    import pyarrow.parquet as pq
+
+    render, default_kind = EXEMPLAR_TARGETS[to]
+    table = pq.ParquetFile(exemplars).read()
+    rows = (render(row, i, video_root) for i, row in enumerate(table.to_pylist()))
+    return _write(rows, output, _kind(output, default_kind))
+
+
 def export(
     directory: str | os.PathLike,
     to: str,
@@ -171,9 +209,14 @@ def export(
 
     ``instruction`` replaces the target's default instruction (``""`` for none).
     """
+    source = Path(directory)
+    exemplars = source / "exemplars.parquet"
+    if source.is_dir() and exemplars.is_file():  # a coldstart folder: its verified exemplars as SFT data
+        if to not in EXEMPLAR_TARGETS:
+            raise UserError(f"--to {to!r}: a coldstart folder exports to {' or '.join(EXEMPLAR_TARGETS)}")
+        return export_exemplars(exemplars, to, Path(output), video_root)
     if to not in TARGETS:
         raise UserError(f"--to {to!r}: unknown target (one of {', '.join(TARGETS)})")
-    source = Path(directory)
     mcq = source / "mcq.parquet" if source.is_dir() else source
     if not mcq.is_file():
         raise UserError(f"{mcq}: no such file (run curate filter first)")

@@ -14,6 +14,7 @@ Order of the checks (the first reason that applies is the one recorded; each ite
 5. videos (``--check-videos``; ``--probe`` for unknown durations): ``video_missing``, ``video_unreadable``;
 6. duration (``--min-duration``/``--max-duration``): the record's duration, else its duration bucket,
    else the probed duration, else kept and counted ``duration_unknown``: ``too_short``, ``too_long``;
+   then ``--passrate FILE --min-pass-rate X --max-pass-rate Y`` (coldstart pass rates): ``pass_rate``;
 7. ``--limit N`` (first N in input order) or ``--sample N --seed S``: the rest are ``limit``/``sample``.
 
 Then ``--shuffle-options SEED`` permutes each item's options with a generator seeded by (SEED, id) and
@@ -69,6 +70,9 @@ class FilterConfig:
     sample: int | None = None
     seed: int = 0
     shuffle_options: int | None = None
+    passrate: Path | None = None
+    min_pass_rate: float | None = None
+    max_pass_rate: float | None = None
     force: bool = False
 
 
@@ -256,6 +260,29 @@ def filter_duration(df: pl.DataFrame, config: FilterConfig) -> tuple[pl.DataFram
     return df.drop("_verdict"), unknown
 
 
+def filter_pass_rate(df: pl.DataFrame, config: FilterConfig) -> tuple[pl.DataFrame, int]:
+    """Step 6b: keep questions whose coldstart pass rate (``--passrate passrate.parquet``) lies in
+    [min, max] (a group where every sample is right, or every one wrong, gives GRPO no gradient);
+    questions the file does not list are kept and counted. Returns (frame, unknown count)."""
+    if config.passrate is None:
+        return df, 0
+    if not config.passrate.is_file():
+        raise UserError(f"{config.passrate}: no such file")
+    try:
+        rates = pl.read_parquet(config.passrate, columns=["id", "pass_rate"])
+    except Exception as exc:
+        raise UserError(f"{config.passrate}: not a passrate.parquet ({str(exc).splitlines()[0]})") from None
+    df = df.join(rates.rename({"pass_rate": "_rate"}), on="id", how="left", maintain_order="left")
+    lo = -1.0 if config.min_pass_rate is None else config.min_pass_rate
+    hi = 2.0 if config.max_pass_rate is None else config.max_pass_rate
+    outside = (pl.col("_rate") < lo) | (pl.col("_rate") > hi)
+    df = _set_reason(
+        df, outside, "pass_rate", pl.format("pass rate {} outside [{}, {}]", "_rate", pl.lit(lo), pl.lit(hi))
+    )
+    unknown = df.filter(pl.col("reject").is_null() & pl.col("_rate").is_null()).height
+    return df.drop("_rate"), unknown
+
+
 def _rank_key(seed: int, item_id: str) -> bytes:
     return hashlib.sha256(f"{seed}:{item_id}".encode()).digest()
 
@@ -337,7 +364,9 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
         raise UserError("--limit and --sample take a non-negative count")
     if config.video_root is not None and not config.video_root.is_dir():
         raise UserError(f"{config.video_root}: --video-root is not a directory")
-    fingerprint = manifest.fingerprint(STAGE, _config_dict(config), config.inputs)
+    fingerprint = manifest.fingerprint(
+        STAGE, _config_dict(config), [*config.inputs, *([config.passrate] if config.passrate else [])]
+    )
     done = manifest.completed(config.output, fingerprint)
     if done is not None and not config.force:
         stats = done["stats"]
@@ -354,6 +383,7 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
     variants = option_variants(df)
     df, probed = check_videos(df, config, progress)
     df, duration_unknown = filter_duration(df, config)
+    df, pass_rate_unknown = filter_pass_rate(df, config)
     df = select_rows(df, config)
 
     kept = df.filter(pl.col("reject").is_null())
@@ -373,6 +403,8 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
         duration_unknown=duration_unknown,
         videos_probed=probed,
     )
+    if config.passrate is not None:
+        stats["pass_rate_unknown"] = pass_rate_unknown
     out = config.output
     _write_outputs(out, kept, rejected, stats, fingerprint, config)
     return FilterResult(out, stats["read"], stats["kept"], stats["rejected"], formats, stats)

@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 
 from curate.errors import UserError
 from curate.export import R1_INSTRUCTION, options_block
-from curate.frames.encode import decode_frame
+from curate.frames.encode import decode_frames as decode_video
 from schemas.errors import SchemaError
 from schemas.mcq import LETTERS, read_mcq
 
@@ -71,18 +71,6 @@ def shard_range(total: int, shard_index: int, num_shards: int) -> tuple[int, int
     if num_shards < 1 or not 0 <= shard_index < num_shards:
         raise ValueError(f"shard_index {shard_index} is not in 0..{num_shards - 1}")
     return total * shard_index // num_shards, total * (shard_index + 1) // num_shards
-
-
-def decode_video(frames: list[dict], encoding: str, height: int, width: int) -> np.ndarray:
-    """Decode one video's encoded frames into a uint8 ``(T, H, W, C)`` array."""
-    if not frames:
-        return np.zeros((0, height, width, 3), dtype=np.uint8)
-    first = np.asarray(decode_frame(frames[0]["bytes"], encoding, height, width), dtype=np.uint8)
-    out = np.empty((len(frames), *first.shape), dtype=np.uint8)
-    out[0] = first
-    for i, frame in enumerate(frames[1:], start=1):
-        out[i] = decode_frame(frame["bytes"], encoding, height, width)
-    return out
 
 
 @dataclass(frozen=True)

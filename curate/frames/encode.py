@@ -55,3 +55,15 @@ def decode_frame(data: bytes, encoding: str, height: int, width: int) -> np.ndar
     if frame.shape != (height, width, 3):
         raise ValueError(f"{encoding} frame is {frame.shape[0]}x{frame.shape[1]}, expected {height}x{width}")
     return frame
+
+
+def decode_frames(frames: list[dict], encoding: str, height: int, width: int) -> np.ndarray:
+    """Decode one video's stored frames (``[{bytes, path}, …]``) into a uint8 ``(T, H, W, C)`` array."""
+    if not frames:
+        return np.zeros((0, height, width, 3), dtype=np.uint8)
+    first = np.asarray(decode_frame(frames[0]["bytes"], encoding, height, width), dtype=np.uint8)
+    out = np.empty((len(frames), *first.shape), dtype=np.uint8)
+    out[0] = first
+    for i, frame in enumerate(frames[1:], start=1):
+        out[i] = decode_frame(frame["bytes"], encoding, height, width)
+    return out

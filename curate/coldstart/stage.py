@@ -1,0 +1,242 @@
+"""``curate coldstart``: sample K completions per question, score them with :mod:`rewards`, keep the
+verified ones.
+
+Outputs in DIR: ``samples.parquet`` (every completion with its rewards), ``exemplars.parquet`` (the kept
+samples with their question), ``passrate.parquet`` (per question), ``run.json`` (model, backend,
+sampling, template, counts, throughput). Resumable: each batch's samples are written atomically to
+``_work/samples-XXXXX.parquet``; a rerun skips questions already sampled, and ``_work/config.json``
+refuses a different model/template/sampling in the same folder. An out-of-memory batch is halved and
+retried.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from curate import __version__
+from curate.coldstart import inputs
+from curate.coldstart.backends import Backend, BackendError, OutOfMemory, Request, SamplingParams
+from curate.coldstart.scoring import KEEP, pass_rates, score_completion, select_exemplars
+from curate.coldstart.templates import render
+from curate.errors import UserError
+from curate.frames.work import Shaping
+from schemas.atomic import write_json_atomic, write_parquet_atomic
+from schemas.errors import SchemaError
+from schemas.mcq import read_mcq
+
+SAMPLE_COLUMNS = {
+    "id": pl.String,
+    "sample_index": pl.Int32,
+    "prompt": pl.String,
+    "completion": pl.String,
+    "think": pl.String,
+    "predicted": pl.String,
+    "format": pl.Float32,
+    "format_length": pl.Float32,
+    "accuracy": pl.Float32,
+    "length": pl.Int32,
+    "total": pl.Float32,
+    "finish_reason": pl.String,
+    "prompt_tokens": pl.Int32,
+    "completion_tokens": pl.Int32,
+}
+
+
+@dataclass
+class ColdstartConfig:
+    input: Path
+    output: Path
+    model: str
+    backend: str = "hf"
+    backend_options: dict = field(default_factory=dict)
+    template: str = "tinyllava-r1"
+    blind: bool = False
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    batch_size: int = 4
+    keep: str = "best"
+    per_question: int | None = None
+    target_think_chars: int = 600
+    video_root: Path | None = None
+    shaping: Shaping = field(default_factory=Shaping)
+
+
+@dataclass
+class ColdstartResult:
+    output: Path
+    questions: int
+    sampled: int
+    skipped: int
+    exemplars: int
+    run: dict
+
+
+def _questions(config: ColdstartConfig) -> list[dict]:
+    path = config.input / "mcq.parquet" if config.input.is_dir() else config.input
+    if not path.is_file():
+        raise UserError(f"{path}: no such file (run curate filter / extract-frames first)")
+    try:
+        table = read_mcq(path)
+    except SchemaError as exc:
+        raise UserError(str(exc)) from None
+    if not config.blind and config.video_root is None and "video_key" not in table.column_names:
+        raise UserError(f"{path}: no video_key column: run curate extract-frames first, or pass --video-root")
+    return table.to_pylist()
+
+
+def _pin(out: Path, config: ColdstartConfig) -> dict:
+    pinned = {
+        "model": config.model,
+        "backend": config.backend,
+        "template": config.template,
+        "blind": config.blind,
+        "sampling": asdict(config.sampling),
+        "shaping": asdict(config.shaping) if config.video_root else None,
+    }
+    path = out / "_work" / "config.json"
+    if path.is_file():
+        if json.loads(path.read_text(encoding="utf-8")) != json.loads(json.dumps(pinned)):
+            raise UserError(f"{out}: holds samples from another model/template/sampling; use a new --output")
+    else:
+        write_json_atomic(pinned, path)
+    return pinned
+
+
+def _parts(out: Path) -> list[Path]:
+    return sorted((out / "_work").glob("samples-*.parquet"))
+
+
+def _generate(backend: Backend, requests: list[Request], params: SamplingParams) -> list:
+    """Generate, halving the batch on out-of-memory until one request per batch."""
+    try:
+        return backend.generate(requests, params)
+    except OutOfMemory:
+        if len(requests) == 1:
+            raise BackendError("out of memory with a batch of one question; lower --max-new-tokens or frames") from None
+        half = len(requests) // 2
+        return _generate(backend, requests[:half], params) + _generate(backend, requests[half:], params)
+
+
+def _batches(items: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run(
+    config: ColdstartConfig, backend: Backend | None = None, progress: Callable[[int], Callable[[], None]] | None = None
+) -> ColdstartResult:
+    """Run the stage; ``backend`` overrides ``config.backend`` (tests pass a scripted one)."""
+    if config.keep not in KEEP:
+        raise UserError(f"--keep {config.keep!r}: one of {', '.join(KEEP)}")
+    if min(config.batch_size, config.sampling.num_samples, config.sampling.max_new_tokens) < 1:
+        raise UserError("--batch-size, --num-samples and --max-new-tokens must be positive")
+    questions = _questions(config)
+    out = config.output
+    (out / "_work").mkdir(parents=True, exist_ok=True)
+    pinned = _pin(out, config)
+    done = {i for p in _parts(out) for i in pq.ParquetFile(p).read(columns=["id"]).column("id").to_pylist()}
+    todo = [q for q in questions if q["id"] not in done]
+    counts: dict = {}
+    if config.blind:
+        items = inputs.blind(todo)
+    elif config.video_root is not None:
+        items = inputs.from_videos(config.video_root, todo, config.shaping, counts)
+    else:
+        items = inputs.from_shards(config.input, todo, counts)
+
+    if backend is None:
+        from curate.coldstart.backends import make_backend
+
+        backend = make_backend(config.backend, config.model, **config.backend_options)
+    tick = progress(len(todo)) if progress and todo else None
+    started, generated_tokens, sampled = time.monotonic(), 0, 0
+    next_part = len(_parts(out))
+    try:
+        for batch in _batches(items, config.batch_size):
+            prompts = [render(config.template, q["question"], q["options"]) for q, _ in batch]
+            requests = [Request(q["id"], p, f) for (q, f), p in zip(batch, prompts, strict=True)]
+            outputs = _generate(backend, requests, config.sampling)
+            rows = []
+            for (q, _), prompt, completions in zip(batch, prompts, outputs, strict=True):
+                for k, c in enumerate(completions):
+                    rows.append(
+                        {
+                            "id": q["id"],
+                            "sample_index": k,
+                            "prompt": prompt,
+                            "completion": c.text,
+                            **score_completion(c.text, q["answer"], q["options"]),
+                            "finish_reason": c.finish_reason,
+                            "prompt_tokens": c.prompt_tokens,
+                            "completion_tokens": c.completion_tokens,
+                        }
+                    )
+                    generated_tokens += c.completion_tokens
+                if tick:
+                    tick()
+            frame = pl.DataFrame(rows, schema=SAMPLE_COLUMNS)
+            write_parquet_atomic(frame.to_arrow(), out / "_work" / f"samples-{next_part:05d}.parquet")
+            next_part += 1
+            sampled += len(batch)
+    finally:
+        backend.close()
+    elapsed = max(time.monotonic() - started, 1e-9)
+    return _finish(config, questions, pinned, backend.info(), counts, sampled, len(done), elapsed, generated_tokens)
+
+
+def _finish(config, questions, pinned, info, counts, sampled, skipped, elapsed, tokens) -> ColdstartResult:
+    out = config.output
+    parts = _parts(out)
+    samples = pl.concat([pl.read_parquet(p) for p in parts]) if parts else pl.DataFrame(schema=SAMPLE_COLUMNS)
+    order = pl.DataFrame({"id": [q["id"] for q in questions]}).with_row_index("_q")
+    samples = samples.join(order, on="id").sort(["_q", "sample_index"]).drop("_q")
+    write_parquet_atomic(samples.to_arrow(), out / "samples.parquet")
+    write_parquet_atomic(pass_rates(samples).to_arrow(), out / "passrate.parquet")
+    keep_n = config.per_question if config.per_question is not None else (1 if config.keep == "best" else None)
+    chosen = select_exemplars(samples, config.keep, keep_n, config.target_think_chars)
+    fields = (
+        [
+            c
+            for c in ("video", "video_key", "question", "options", "answer", "source", "subset", "start", "end")
+            if c in questions[0]
+        ]
+        if questions
+        else []
+    )
+    table = pl.DataFrame([{"id": q["id"], **{c: q[c] for c in fields}} for q in questions]) if questions else None
+    exemplars = chosen.join(table, on="id", how="left") if table is not None else chosen
+    write_parquet_atomic(exemplars.to_arrow(), out / "exemplars.parquet")
+    run_info = {
+        "tool": "videoqa-rl",
+        "version": __version__,
+        "stage": "coldstart",
+        "backend": info,
+        **pinned,
+        "counts": {
+            "questions": len(questions),
+            "sampled_this_run": sampled,
+            "skipped_done": skipped,
+            "samples": samples.height,
+            "exemplars": exemplars.height,
+            **counts,
+        },
+        "throughput": {
+            "seconds": round(elapsed, 3),
+            "questions_per_s": round(sampled / elapsed, 4),
+            "generated_tokens_per_s": round(tokens / elapsed, 2),
+        },
+    }
+    write_json_atomic(run_info, out / "run.json")
+    return ColdstartResult(out, len(questions), sampled, skipped, exemplars.height, run_info)
