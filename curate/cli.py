@@ -236,6 +236,7 @@ def coldstart_command(
             options = {"device": device, "dtype": dtype, "trust_remote_code": trust_remote_code}
         else:
             options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}
+            batch_size = max(batch_size, concurrency)  # one batch per generate call: fill the concurrency
         config = ColdstartConfig(
             input=frames_dir,
             output=output,

@@ -6,7 +6,7 @@ samples with their question), ``passrate.parquet`` (per question), ``run.json`` 
 sampling, template, counts, throughput). Resumable: each batch's samples are written atomically to
 ``_work/samples-XXXXX.parquet``; a rerun skips questions already sampled, and ``_work/config.json``
 refuses a different model/template/sampling in the same folder. An out-of-memory batch is halved and
-retried.
+retried; a batch in which every completion failed stops the run (it resumes from there).
 """
 
 from __future__ import annotations
@@ -168,6 +168,9 @@ def run(
             prompts = [render(config.template, q["question"], q["options"]) for q, _ in batch]
             requests = [Request(q["id"], p, f) for (q, f), p in zip(batch, prompts, strict=True)]
             outputs = _generate(backend, requests, config.sampling)
+            if all(c.finish_reason == "error" for cs in outputs for c in cs):
+                # nothing came back (an endpoint that went away): stop; a rerun resumes from here
+                raise BackendError(f"{backend.name}: every completion of a batch failed; stopping (rerun to resume)")
             rows = []
             for (q, _), prompt, completions in zip(batch, prompts, outputs, strict=True):
                 for k, c in enumerate(completions):
