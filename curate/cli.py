@@ -219,6 +219,7 @@ def coldstart_command(
     device: Annotated[str | None, typer.Option(help="hf: cuda, cuda:1, cpu … (default: cuda if any).")] = None,
     dtype: Annotated[str | None, typer.Option(help="hf: bfloat16, float16, float32.")] = None,
     trust_remote_code: Annotated[bool, typer.Option(help="hf: run the model's own code.")] = False,
+    revision: Annotated[str | None, typer.Option(help="hf: model revision (branch, tag or commit).")] = None,
     base_url: Annotated[str, typer.Option(help="openai: endpoint base URL.")] = "http://127.0.0.1:8000/v1",
     api_key_env: Annotated[str, typer.Option(help="openai: environment variable holding the key.")] = "OPENAI_API_KEY",
     concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 8,
@@ -233,7 +234,7 @@ def coldstart_command(
 
     with user_errors():
         if backend == "hf":
-            options = {"device": device, "dtype": dtype, "trust_remote_code": trust_remote_code}
+            options = {"device": device, "dtype": dtype, "trust_remote_code": trust_remote_code, "revision": revision}
         else:
             options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}
             batch_size = max(batch_size, concurrency)  # one batch per generate call: fill the concurrency

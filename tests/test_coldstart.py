@@ -130,6 +130,7 @@ def test_outputs_schemas_and_counts(tmp_path, table):
     assert {"question", "options", "answer", "video"} <= set(exemplars.columns)
     run_json = json.loads((out / "run.json").read_text())
     assert run_json["template"] == "tinyllava-r1" and run_json["blind"] is True
+    assert run_json["backend_info"] == {"backend": "scripted"}
     assert run_json["counts"]["samples"] == questions * 5 and run_json["throughput"]["questions_per_s"] > 0
     assert all(f is None for f in backend.frames_seen)  # blind: no frames sent
     assert all(len(c) <= 2 for c in backend.calls)
