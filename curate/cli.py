@@ -201,7 +201,7 @@ def coldstart_command(
     frames_dir: Annotated[Path, typer.Argument(help="extract-frames output (or a filter output with --video-root).")],
     model: Annotated[str, typer.Option(help="Model path, Hub id, or the endpoint's model name.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
-    backend: Annotated[str, typer.Option(help="hf or openai.")] = "hf",
+    backend: Annotated[str, typer.Option(help="hf, vllm or openai.")] = "hf",
     template: Annotated[str, typer.Option(help="tinyllava-r1, video-r1, or a Jinja file.")] = "tinyllava-r1",
     blind: Annotated[bool, typer.Option(help="Prompt without frames (finds questions answerable blind).")] = False,
     num_samples: Annotated[int, typer.Option(help="Completions per question (K).")] = 8,
@@ -233,7 +233,7 @@ def coldstart_command(
     from curate.frames.work import Shaping
 
     with user_errors():
-        if backend == "hf":
+        if backend in ("hf", "vllm"):
             options = {"device": device, "dtype": dtype, "trust_remote_code": trust_remote_code, "revision": revision}
         else:
             options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}

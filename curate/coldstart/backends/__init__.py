@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from curate.coldstart.backends.base import Backend, BackendError, Completion, OutOfMemory, Request, SamplingParams
 
-BACKENDS = ("hf", "openai")
+BACKENDS = ("hf", "vllm", "openai")
 
 
 def make_backend(name: str, model: str, **options) -> Backend:
@@ -13,6 +13,10 @@ def make_backend(name: str, model: str, **options) -> Backend:
         from curate.coldstart.backends.hf import HFBackend
 
         return HFBackend(model, **options)
+    if name == "vllm":
+        from curate.coldstart.backends.vllm import VLLMBackend
+
+        return VLLMBackend(model, **options)
     if name == "openai":
         from curate.coldstart.backends.openai import OpenAIBackend
 
