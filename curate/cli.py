@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from curate import __version__
-from curate.console import emit, progress, user_errors
+from curate.console import emit, progress, stderr, user_errors
 from curate.formats import FORMATS
 
 app = typer.Typer(
@@ -264,6 +265,33 @@ def coldstart_command(
             f"{rate['questions_per_s']} questions/s, {rate['generated_tokens_per_s']} generated tokens/s",
         ]
         emit({"output": str(output), **result.run["counts"], **rate}, as_json, quiet, lines)
+
+
+@app.command("demo")
+def demo_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where the demo writes.")] = Path("out/demo"),
+    videos: Annotated[int, typer.Option(help="Synthetic videos to make.")] = 8,
+    coldstart: Annotated[bool, typer.Option(help="Sample with a tiny model on CPU (or --model).")] = True,
+    model: Annotated[str | None, typer.Option(help="A real model for coldstart (default: a tiny random one).")] = None,
+    as_json: Json = False,
+) -> None:
+    """Run filter → extract-frames → rewards → coldstart on an embedded synthetic sample."""
+    from rich.table import Table
+
+    from curate.demo import run_demo
+
+    with user_errors():
+        summary = run_demo(output, videos, coldstart, model)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    table = Table(title=f"videoqa-rl demo → {output}")
+    table.add_column("stage")
+    table.add_column("result")
+    for stage, values in summary.items():
+        table.add_row(stage, ", ".join(f"{k} {v}" for k, v in values.items()))
+    stderr.print(table)
+    stderr.print(f"outputs: {output}/filter, {output}/frames, {output}/coldstart")
 
 
 @app.command("verify")
