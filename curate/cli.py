@@ -294,6 +294,23 @@ def demo_command(
     stderr.print(f"outputs: {output}/filter, {output}/frames, {output}/coldstart")
 
 
+@app.command("report")
+def report_command(
+    directory: Annotated[Path, typer.Argument(help="An output folder of any stage.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file (default DIR/report.html).")] = None,
+    videos: Annotated[int, typer.Option(help="Videos in the contact sheet.")] = 4,
+    frames: Annotated[int, typer.Option(help="Frames per video in the contact sheet.")] = 8,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Write a self-contained HTML report with plots and a contact sheet of frames."""
+    from curate.report import report
+
+    with user_errors():
+        path = report(directory, output, videos=videos, frames_per_video=frames)
+        emit({"report": str(path)}, as_json, quiet, [f"report → {path}"])
+
+
 @app.command("verify")
 def verify_command(
     directory: Annotated[Path, typer.Argument(help="An output folder with a manifest.json.")],

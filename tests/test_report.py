@@ -1,0 +1,174 @@
+"""curate report: the HTML page has a section per output found, embeds everything, escapes text, and renders
+in headless Chromium (Debian's ``chromium`` package, installed by scripts/setup.sh) to a non-blank screenshot."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from test_frames_extract import config, make_clip, make_table
+
+from curate.errors import UserError
+from curate.filter import FilterConfig
+from curate.filter import run as run_filter
+from curate.frames.extract import run as run_extract
+from curate.report import report
+from schemas.mcq import read_mcq, write_mcq
+
+SAMPLES = Path(__file__).resolve().parents[1] / "curate" / "samples"
+
+
+@pytest.fixture(scope="module")
+def filtered(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("filtered")
+    inputs = sorted(SAMPLES.glob("*.json")) + sorted(SAMPLES.glob("*.csv"))
+    run_filter(FilterConfig(inputs=inputs, output=out, shuffle_options=3))
+    return out
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("videos")
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        make_clip(root / name, seconds=2.0, size="160x120")
+    return root
+
+
+def write_passrate(out: Path) -> None:
+    rates = [0.0, 0.125, 0.5, 0.5, 0.75, 1.0, 1.0, 0.25]
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"q{i}" for i in range(len(rates))],
+                "k": [8] * len(rates),
+                "correct": [round(r * 8) for r in rates],
+                "format_ok": [8] * len(rates),
+                "pass_rate": rates,
+            }
+        ),
+        out / "passrate.parquet",
+    )
+
+
+@pytest.fixture(scope="module")
+def everything(tmp_path_factory, library, filtered) -> Path:
+    """extract-frames output (3 videos, one missing) + the filter's stats.json + a passrate.parquet."""
+    mcq = make_table(tmp_path_factory.mktemp("in"), ["a.mp4", "b.mp4", "c.mp4", "missing.mp4"], per_video=2)
+    out = tmp_path_factory.mktemp("frames") / "out"
+    run_extract(config(mcq, library, out, size=96))
+    shutil.copy(filtered / "stats.json", out / "stats.json")
+    write_passrate(out)
+    return out
+
+
+def section(page: str, name: str) -> str:
+    match = re.search(rf'<section id="{name}">(.*?)</section>', page, re.S)
+    assert match, f"section {name!r} missing"
+    return match.group(1)
+
+
+def assert_self_contained(page: str) -> None:
+    assert "http" not in page.lower()
+    for src in re.findall(r'(?:src|href)="([^"]*)"', page):
+        assert src.startswith("data:"), src
+    assert "<script" not in page.lower()
+
+
+def test_filter_output_report(filtered):
+    path = report(filtered)
+    assert path == filtered / "report.html"
+    page = path.read_text()
+    assert_self_contained(page)
+    assert "answer letters" in section(page, "questions")
+    questions = section(page, "questions")
+    assert questions.count("data:image/png;base64,") == 3  # letters (before/after), options, durations
+    counts = section(page, "counts")
+    for text in ("llava_video_178k", "nextqa", "duplicate_options", "open_ended", "Reject reasons"):
+        assert text in counts
+    assert 'id="frames"' not in page and 'id="passrate"' not in page
+
+
+def test_frames_and_passrate_report(everything, tmp_path):
+    out = report(everything, tmp_path / "elsewhere" / "r.html")
+    assert out == tmp_path / "elsewhere" / "r.html" and not (everything / "report.html").exists()
+    page = out.read_text()
+    assert_self_contained(page)
+    frames = section(page, "frames")
+    assert frames.count("<tr>") == 3 and frames.count("data:image/jpeg;base64,") == 3 * 4  # all 4 sampled frames
+    assert "first 3 of 3 videos" in frames
+    passrate = section(page, "passrate")
+    assert "data:image/png;base64," in passrate and "<td>0.516</td>" in passrate
+    counts = section(page, "counts")
+    assert "<td>missing</td><td>2</td>" in counts  # reasons of this folder's rejects.parquet (2 questions)
+    assert "llava_video_178k" in counts  # per source from stats.json
+
+
+def test_raw_frames_are_reencoded_as_png(tmp_path, library):
+    mcq = make_table(tmp_path / "in", ["a.mp4"])
+    out = tmp_path / "out"
+    run_extract(config(mcq, library, out, encoding="raw", size=16))
+    page = report(out, videos=1, frames_per_video=2).read_text()
+    frames = section(page, "frames")
+    assert frames.count("data:image/png;base64,") == 2 and "image/jpeg" not in frames
+
+
+def test_text_is_escaped_and_stats_computed_without_stats_json(tmp_path):
+    folder = make_table(tmp_path / "t", ["x.mp4", "y.mp4"], per_video=3)
+    rows = read_mcq(folder).to_pylist()
+    for r in rows:
+        r["source"] = "<script>alert(1)</script>&co"
+    write_mcq(pa.Table.from_pylist(rows), folder / "mcq.parquet")
+    page = report(folder).read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;&amp;co" in page
+    assert section(page, "questions").count("data:image/png;base64,") == 3
+
+
+def test_nothing_to_report(tmp_path):
+    with pytest.raises(UserError, match="nothing to report"):
+        report(tmp_path)
+    with pytest.raises(UserError, match="not a folder"):
+        report(tmp_path / "absent")
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if found := shutil.which(name):
+            return found
+    pytest.fail("headless Chromium is required: install Debian's `chromium` package (scripts/setup.sh does)")
+
+
+def test_report_renders_in_headless_chromium(everything, tmp_path):
+    from PIL import Image
+
+    page = report(everything)
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,3000",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    with Image.open(shot) as image:
+        assert image.size == (1200, 3000)
+        rgb = image.convert("RGB")
+    colours = rgb.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 200  # plots and frames, not a blank or error page
+    white = max((n for n, c in colours if c == (255, 255, 255)), default=0)
+    assert white < 0.95 * rgb.width * rgb.height
+    # the contact sheet is drawn: testsrc frames are saturated colour bars
+    assert sum(n for n, (r, g, b) in colours if max(r, g, b) - min(r, g, b) > 120) > 5000
