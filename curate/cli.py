@@ -294,6 +294,37 @@ def demo_command(
     stderr.print(f"outputs: {output}/filter, {output}/frames, {output}/coldstart")
 
 
+@app.command("publish")
+def publish_command(
+    directory: Annotated[Path, typer.Argument(help="An output folder of curate filter, extract-frames or coldstart.")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="Hub dataset repository, OWNER/NAME.")],
+    private: Annotated[bool, typer.Option("--private/--public", help="Repository visibility (new repos).")] = True,
+    revision: Annotated[str | None, typer.Option(help="Branch to push to (created if missing).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the file plan and the card; touch no network.")] = False,
+    license: Annotated[str | None, typer.Option("--license", help="License id for the card, e.g. cc-by-4.0.")] = None,
+    citation: Annotated[str | None, typer.Option(help="BibTeX text, or a file holding it.")] = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Turn an output folder into a 🤗 Hub dataset repository (data/<config>/…, README.md card)."""
+    from curate.publish import publish
+
+    with user_errors():
+        result = publish(
+            directory, repo_id, private=private, revision=revision, dry_run=dry_run, license=license, citation=citation
+        )
+        if not dry_run:
+            summary = {
+                "repo_id": repo_id,
+                "url": result.url,
+                "revision": revision,
+                "private": private,
+                "files": len(result.plan.files) + 1,
+                "configs": list(result.plan.configs),
+            }
+            emit(summary, as_json, quiet, [f"published {directory} → {result.url}", result.plan.describe()])
+
+
 @app.command("report")
 def report_command(
     directory: Annotated[Path, typer.Argument(help="An output folder of any stage.")],
