@@ -294,6 +294,49 @@ def demo_command(
     stderr.print(f"outputs: {output}/filter, {output}/frames, {output}/coldstart")
 
 
+@app.command("run")
+def run_command(
+    recipe: Annotated[Path, typer.Argument(help="A recipe YAML (see recipes/).")],
+    executor: Annotated[str | None, typer.Option(help="local or ray, for extract-frames.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First step (name or stage).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last step (name or stage).")] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="KEY=VALUE for a var, or STEP.OPTION=VALUE.")
+    ] = None,
+    base_dir: Annotated[
+        Path | None, typer.Option(help="Relative paths resolve here (default: current folder).")
+    ] = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Run a recipe: filter → extract-frames → coldstart → export → publish, skipping steps already done."""
+    from pipelines.recipe import run_recipe  # the recipe runner composes stages (pipelines → curate)
+
+    with user_errors():
+        with progress("running", quiet or as_json) as bar:
+            results = run_recipe(
+                recipe,
+                executor=executor,
+                start=start,
+                until=until,
+                overrides=overrides or [],
+                base_dir=base_dir or Path.cwd(),
+                progress=bar,
+                on_step=None if quiet or as_json else lambda s: stderr.print(f"step {s.name} ({s.stage}) → {s.output}"),
+            )
+        lines = [f"{r.name}: {r.status}" for r in results]
+        emit(
+            {
+                "steps": [
+                    {"name": r.name, "stage": r.stage, "status": r.status, "output": str(r.output)} for r in results
+                ]
+            },
+            as_json,
+            quiet,
+            lines,
+        )
+
+
 @app.command("publish")
 def publish_command(
     directory: Annotated[Path, typer.Argument(help="An output folder of curate filter, extract-frames or coldstart.")],

@@ -1,0 +1,704 @@
+"""``curate run RECIPE.yaml``: a declared sequence of stages with their options, rerun only where needed.
+
+A recipe is YAML::
+
+    vars:                       # strings, numbers or booleans; ``--set KEY=VALUE`` overrides them
+      root: ./LLaVA-Video-178K
+      out: ./out/tinyllava-video-r1
+    stages:
+      - name: filter            # unique; later steps refer to ${stages.filter.output}
+        stage: filter           # filter | extract-frames | coldstart | export | publish
+        options:                # the stage's CLI flags, dashes or underscores alike
+          inputs: [${root}/0_30_s_nextqa/0_30_s_nextqa_mc_qa_processed.json]
+          output: ${out}/filter
+          check-videos: true
+      - name: frames
+        stage: extract-frames
+        options: {input: ${stages.filter.output}, video-root: ${root}, output: ${out}/frames}
+
+Options are the flags of ``curate <stage>`` (``--include-subset`` → ``include-subset``; a repeatable flag
+takes a list or a single value; ``--map`` is ``map``); the positional argument is ``input`` (``inputs``,
+a list, for filter). A step without ``input`` reads the previous step's output. ``publish`` takes
+``input``, ``repo-id`` and the keyword arguments of :func:`curate.publish.publish` (``private``,
+``revision``, ``license``, ``citation``, ``staging``; ``dry-run`` defaults to true in a recipe).
+``${NAME}`` is a var, ``${stages.NAME.output}`` a step's output (also ``.input``); an option that is
+exactly one ``${NAME}`` keeps the var's type. Relative paths resolve against ``base_dir`` (default: the
+recipe file's folder); absolute paths and Hub ids are kept as written (a ``model`` is resolved only when
+that path exists).
+
+``--set KEY=VALUE`` (the value is read as YAML: ``2`` is a number, ``true`` a boolean) sets a var, or,
+when ``KEY`` is ``STEP.OPTION``, one option of one step.
+
+When a step is skipped:
+
+- ``filter``: its own ``manifest.json`` check (same config, same inputs, outputs unchanged by sha256);
+- ``extract-frames``: the manifest's fingerprint equals the one this config and input would give and
+  every listed output still has its size (sizes, not sha256: frame shards are large; ``curate verify``
+  checks hashes). Otherwise it runs: the stage resumes what is already decoded; when the folder holds
+  frames made with other shaping options (which the stage refuses to mix) the recipe deletes that folder's
+  stage files (``frames/``, ``_work/``, ``mcq.parquet``, ``rejects.parquet``, ``manifest.json``) first;
+- ``coldstart``, ``export``, ``publish``: a sidecar ``.<output name>.recipe.json`` next to the output
+  (for publish: next to its input) holds a hash of the step's options and of its inputs (size and
+  modification time of the input table, exemplars, manifest); the step is skipped when that hash is
+  unchanged and the output is still there. A coldstart whose model/backend/template/sampling changed
+  gets its folder's stage files (``_work/``, ``samples/exemplars/passrate.parquet``, ``run.json``)
+  deleted first; with the same ones it resumes (only new questions are sampled).
+
+A step that runs changes its output, and so the hash of every later step that reads it: changing one
+option reruns that step and the ones downstream of it, nothing before it. ``start``/``until``
+(``--from``/``--until``, a step's name or stage) restrict which steps are considered; the outputs of
+earlier steps are still referenced by path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curate.errors import UserError
+
+STAGES = ("filter", "extract-frames", "coldstart", "export", "publish")
+PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+
+# per stage: option name (underscores) → kind; "path" options resolve against the base folder
+OPTIONS: dict[str, dict[str, str]] = {
+    "filter": {
+        "inputs": "paths",
+        "input": "paths",  # an alias of inputs
+        "output": "path",
+        "format": "str",
+        "video_root": "path",
+        "nextqa_map": "path",
+        "map": "list",
+        "source": "str",
+        "min_duration": "float",
+        "max_duration": "float",
+        "probe": "bool",
+        "check_videos": "bool",
+        "workers": "int",
+        "include_subset": "list",
+        "exclude_subset": "list",
+        "limit": "int",
+        "sample": "int",
+        "seed": "int",
+        "shuffle_options": "int",
+        "passrate": "path",
+        "min_pass_rate": "float",
+        "max_pass_rate": "float",
+        "force": "bool",
+    },
+    "extract-frames": {
+        "input": "path",
+        "video_root": "path",
+        "output": "path",
+        "num_frames": "int",
+        "sampling": "str",
+        "fps": "float",
+        "min_frames": "int",
+        "max_frames": "int",
+        "size": "int",
+        "resize": "str",
+        "max_pixels": "int",
+        "encoding": "str",
+        "jpeg_quality": "int",
+        "decoder": "str",
+        "workers": "int",
+        "timeout": "float",
+        "executor": "str",
+        "shard_rows": "int",
+    },
+    "coldstart": {
+        "input": "path",
+        "model": "model",
+        "output": "path",
+        "backend": "str",
+        "template": "template",
+        "blind": "bool",
+        "num_samples": "int",
+        "temperature": "float",
+        "top_p": "float",
+        "max_new_tokens": "int",
+        "seed": "int",
+        "batch_size": "int",
+        "keep": "str",
+        "per_question": "int",
+        "target_think_chars": "int",
+        "video_root": "path",
+        "num_frames": "int",
+        "size": "int",
+        "device": "str",
+        "dtype": "str",
+        "trust_remote_code": "bool",
+        "revision": "str",
+        "base_url": "str",
+        "api_key_env": "str",
+        "concurrency": "int",
+    },
+    "export": {"input": "path", "to": "str", "output": "path", "instruction": "str", "video_root": "str"},
+    # plus the other keyword arguments curate.publish.publish accepts (checked when the step runs)
+    "publish": {"input": "path", "repo_id": "str", "dry_run": "bool", "private": "bool", "staging": "path"},
+}
+REQUIRED = {
+    "filter": ("inputs", "output"),
+    "extract-frames": ("input", "video_root", "output"),
+    "coldstart": ("input", "model", "output"),
+    "export": ("input", "to", "output"),
+    "publish": ("input", "repo_id"),
+}
+# what a stage leaves in its output folder (deleted before a rerun with options the stage would refuse)
+STAGE_FILES = {
+    "extract-frames": ("frames", "_work", "mcq.parquet", "rejects.parquet", "manifest.json"),
+    "coldstart": ("_work", "samples.parquet", "exemplars.parquet", "passrate.parquet", "run.json"),
+}
+
+
+@dataclass
+class Step:
+    name: str
+    stage: str
+    options: dict[str, Any]  # resolved: underscores, vars substituted, paths absolute
+
+    @property
+    def output(self) -> Path | None:
+        return self.options.get("output")
+
+    @property
+    def input(self) -> Path | None:
+        return self.options.get("input")
+
+
+@dataclass
+class Recipe:
+    path: Path
+    base: Path
+    vars: dict[str, Any]
+    steps: list[Step]
+
+
+@dataclass
+class StepResult:
+    name: str
+    stage: str
+    output: Path | None
+    status: str  # "ran", "skipped" (up to date) or "unavailable" (a dry-run publish without curate.publish)
+    summary: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def parse_sets(pairs: list[str] | None) -> dict[str, Any]:
+    """``["KEY=VALUE", …]`` → ``{KEY: value}`` with each value read as YAML (``2`` → int)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set {pair!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out
+
+
+def _key(name: str) -> str:
+    return str(name).strip().replace("-", "_")
+
+
+def _substitute(value: Any, lookup: Callable[[str], Any], where: str) -> Any:
+    """Replace ``${NAME}`` placeholders; a value that is exactly one placeholder keeps the looked-up type."""
+    if isinstance(value, list):
+        return [_substitute(v, lookup, where) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, lookup, where) for k, v in value.items()}
+    if not isinstance(value, str):
+        return value
+    whole = PLACEHOLDER.fullmatch(value.strip())
+    if whole:
+        return lookup(whole.group(1).strip())
+
+    return PLACEHOLDER.sub(lambda match: str(lookup(match.group(1).strip())), value)
+
+
+def _resolve_vars(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+
+    def lookup(name: str, seen: tuple[str, ...] = ()) -> Any:
+        if name in resolved:
+            return resolved[name]
+        if name not in raw:
+            raise UserError(f"{path}: unknown var ${{{name}}}")
+        if name in seen:
+            raise UserError(f"{path}: var {name!r} refers to itself")
+        resolved[name] = _substitute(raw[name], lambda n: lookup(n, (*seen, name)), f"vars.{name}")
+        return resolved[name]
+
+    for name in raw:
+        lookup(name)
+    return resolved
+
+
+def _absolute(value: Any, base: Path) -> Path:
+    path = Path(os.path.expanduser(str(value)))
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _coerce(stage: str, key: str, value: Any, base: Path, where: str) -> Any:
+    kind = OPTIONS[stage].get(key, "any")
+    if value is None:
+        return None
+    try:
+        if kind == "path":
+            return _absolute(value, base)
+        if kind == "paths":
+            return [_absolute(v, base) for v in (value if isinstance(value, list) else [value])]
+        if kind == "list":
+            return [str(v) for v in (value if isinstance(value, list) else [value])]
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+                return value.lower() in ("true", "yes", "1")
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if kind == "model":  # a Hub id stays as written; a folder that exists becomes absolute
+            candidate = _absolute(value, base)
+            return str(candidate) if candidate.exists() else str(value)
+        if kind == "template":  # a built-in name or a Jinja file
+            candidate = _absolute(value, base)
+            return str(candidate) if str(value).endswith((".jinja", ".j2")) or candidate.is_file() else str(value)
+        if kind == "str":
+            return str(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{where}: {key.replace('_', '-')} {value!r}: expected {kind}") from None
+    return value
+
+
+def load_recipe(
+    path: str | os.PathLike,
+    overrides: dict[str, Any] | list[str] | None = None,
+    base_dir: str | os.PathLike | None = None,
+) -> Recipe:
+    """Read, check and resolve a recipe (see the module docstring). ``overrides``: ``--set`` pairs or a dict."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the recipe: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("stages"), list) or not doc["stages"]:
+        raise UserError(f"{path}: a recipe is a mapping with a non-empty 'stages' list")
+    unknown = set(doc) - {"vars", "stages", "name", "description"}
+    if unknown:
+        raise UserError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+    base = Path(base_dir).resolve() if base_dir is not None else path.resolve().parent
+    sets = overrides if isinstance(overrides, dict) else parse_sets(overrides)
+    raw_vars = dict(doc.get("vars") or {})
+    step_names = [s.get("name", s.get("stage")) if isinstance(s, dict) else None for s in doc["stages"]]
+    step_sets: dict[str, dict[str, Any]] = {}
+    for key, value in sets.items():
+        head, dot, option = key.partition(".")
+        if dot and head in step_names:
+            step_sets.setdefault(head, {})[_key(option)] = value
+        elif dot:
+            raise UserError(f"--set {key}: no step named {head!r} (steps: {', '.join(map(str, step_names))})")
+        else:
+            raw_vars[key] = value
+    variables = _resolve_vars(raw_vars, path)
+
+    steps: list[Step] = []
+    by_name: dict[str, Step] = {}
+    for index, entry in enumerate(doc["stages"]):
+        where = f"{path}: stages[{index}]"
+        if not isinstance(entry, dict):
+            raise UserError(f"{where}: expected a mapping with name, stage and options")
+        stage = entry.get("stage")
+        if stage not in STAGES:
+            raise UserError(f"{where}: stage {stage!r}: one of {', '.join(STAGES)}")
+        name = str(entry.get("name", stage))
+        where = f"{path}: step {name!r}"
+        if name in by_name:
+            raise UserError(f"{where}: two steps named {name!r}")
+        extra = set(entry) - {"name", "stage", "options"}
+        if extra:
+            raise UserError(f"{where}: unknown key(s): {', '.join(sorted(extra))}")
+
+        def lookup(ref: str, where: str = where) -> Any:
+            if ref.startswith("stages."):
+                step_name, _, attr = ref[len("stages.") :].rpartition(".")
+                if step_name not in by_name or attr not in ("output", "input"):
+                    raise UserError(f"{where}: ${{{ref}}}: no earlier step {step_name!r} with that {attr}")
+                found = getattr(by_name[step_name], attr)
+                if found is None:
+                    raise UserError(f"{where}: ${{{ref}}}: step {step_name!r} has no {attr}")
+                return str(found)
+            if ref not in variables:
+                raise UserError(f"{where}: unknown var ${{{ref}}}")
+            return variables[ref]
+
+        options = {_key(k): v for k, v in (entry.get("options") or {}).items()}
+        options.update(step_sets.get(name, {}))
+        options = {k: _substitute(v, lookup, where) for k, v in options.items()}
+        if stage != "publish":
+            bad = sorted(set(options) - set(OPTIONS[stage]))
+            if bad:
+                names = ", ".join(b.replace("_", "-") for b in bad)
+                raise UserError(f"{where}: unknown option(s) for {stage}: {names}")
+        if stage != "filter" and options.get("input") is None and steps:
+            options["input"] = steps[-1].output if steps[-1].output is not None else steps[-1].input
+        if stage == "filter" and "input" in options:
+            options["inputs"] = options.pop("input")
+        if stage == "publish":
+            options.setdefault("dry_run", True)
+        options = {k: _coerce(stage, k, v, base, where) for k, v in options.items()}
+        missing = [m.replace("_", "-") for m in REQUIRED[stage] if options.get(m) in (None, [])]
+        if missing:
+            raise UserError(f"{where}: missing option(s) for {stage}: {', '.join(missing)}")
+        step = Step(name, stage, options)
+        steps.append(step)
+        by_name[name] = step
+    return Recipe(path, base, variables, steps)
+
+
+def select(steps: list[Step], start: str | None = None, until: str | None = None) -> list[Step]:
+    """The steps from ``start`` through ``until`` (a step's name, else the first/last step of that stage)."""
+
+    def index(ref: str, flag: str, last: bool) -> int:
+        for i, step in enumerate(steps):
+            if step.name == ref:
+                return i
+        hits = [i for i, step in enumerate(steps) if step.stage == ref]
+        if not hits:
+            names = ", ".join(s.name for s in steps)
+            raise UserError(f"{flag} {ref!r}: no step or stage of that name (steps: {names})")
+        return hits[-1] if last else hits[0]
+
+    lo = index(start, "--from", False) if start else 0
+    hi = index(until, "--until", True) if until else len(steps) - 1
+    if lo > hi:
+        raise UserError(f"--from {start} comes after --until {until}")
+    return steps[lo : hi + 1]
+
+
+# ------------------------------------------------------------------------------------------ fingerprints
+
+
+def _describe_input(path: Path | None) -> list:
+    """What identifies an input: size and mtime of the table-like files in a folder (or of the file)."""
+    if path is None:
+        return []
+    if path.is_dir():
+        names = ("mcq.parquet", "exemplars.parquet", "passrate.parquet", "manifest.json", "run.json")
+        files = [path / n for n in names if (path / n).is_file()]
+    else:
+        files = [path]
+    out = []
+    for f in files:
+        st = f.stat() if f.exists() else None
+        out.append([str(f), st.st_size if st else None, st.st_mtime_ns if st else None])
+    return out
+
+
+def _digest(step: Step, inputs: list[Path | None]) -> str:
+    described = [_describe_input(p) for p in inputs]
+    blob = json.dumps([step.stage, _jsonable(step.options), described], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _sidecar(step: Step) -> Path:
+    anchor = step.output if step.stage != "publish" else step.input
+    suffix = f".{step.name}.publish.json" if step.stage == "publish" else ".recipe.json"
+    return anchor.parent / f".{anchor.name}{suffix}"
+
+
+def _sidecar_matches(step: Step, digest: str) -> bool:
+    anchor = step.output if step.stage != "publish" else step.input
+    path = _sidecar(step)
+    if not path.is_file() or anchor is None or not anchor.exists():
+        return False
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("digest") == digest
+    except (OSError, ValueError):
+        return False
+
+
+def _write_sidecar(step: Step, digest: str) -> None:
+    from schemas.atomic import write_json_atomic
+
+    write_json_atomic({"step": step.name, "stage": step.stage, "digest": digest}, _sidecar(step))
+
+
+def _clear(out: Path, stage: str) -> None:
+    for name in STAGE_FILES[stage]:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+# ---------------------------------------------------------------------------------------------- stages
+
+
+def _filter(step: Step, ctx: dict) -> StepResult:
+    from curate.filter import FilterConfig, run
+
+    o = dict(step.options)
+    mapping = o.pop("map", None) or []
+    for key in ("include_subset", "exclude_subset"):
+        o[key] = o.get(key) or []
+    result = run(FilterConfig(mapping=mapping, **o), progress=ctx.get("progress"))
+    summary = {"read": result.read, "kept": result.kept, "rejected": result.rejected}
+    return StepResult(step.name, step.stage, step.output, "skipped" if result.skipped else "ran", summary)
+
+
+def _extract_config(step: Step, executor: str | None):
+    from curate.frames.extract import ExtractConfig
+    from curate.frames.sampling import Sampling
+    from curate.frames.work import Shaping
+
+    o = step.options
+    sampling_fields = {"sampling": "mode", "num_frames": "num_frames", "fps": "fps"}
+    sampling_fields.update({"min_frames": "min_frames", "max_frames": "max_frames"})
+    sampling = Sampling(**{dst: o[src] for src, dst in sampling_fields.items() if o.get(src) is not None})
+    shaping_keys = ("size", "resize", "max_pixels", "encoding", "jpeg_quality", "decoder")
+    shaping = Shaping(sampling=sampling, **{k: o[k] for k in shaping_keys if o.get(k) is not None})
+    run_keys = ("workers", "timeout", "shard_rows")
+    return ExtractConfig(
+        mcq_dir=o["input"],
+        video_root=o["video_root"],
+        output=o["output"],
+        shaping=shaping,
+        executor=executor or o.get("executor") or "local",
+        **{k: o[k] for k in run_keys if o.get(k) is not None},
+    )
+
+
+def _extract_done(config) -> bool:
+    """Whether ``config.output`` holds a finished run of exactly this config and input (the manifest's
+    fingerprint, computed as the stage computes it, and each output's size)."""
+    from curate import manifest
+    from curate.frames.extract import STAGE
+    from curate.frames.keys import frames_config
+
+    mcq = config.mcq_dir / "mcq.parquet" if config.mcq_dir.is_dir() else config.mcq_dir
+    described = {
+        "config": {
+            **frames_config(config.shaping),
+            "decoder": config.shaping.decoder,
+            "executor": config.executor,
+            "mcq": str(mcq),
+            "video_root": str(config.video_root),
+        }
+    }
+    if not mcq.is_file():
+        return False
+    expected = manifest.fingerprint(STAGE, described, [mcq])
+    try:
+        found = json.loads((config.output / manifest.NAME).read_text(encoding="utf-8"))
+        if found.get("stage") != STAGE or found.get("fingerprint") != expected:
+            return False
+        return all((config.output / e["file"]).stat().st_size == e["bytes"] for e in found["outputs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _extract(step: Step, ctx: dict) -> StepResult:
+    from curate.frames.extract import run
+    from curate.frames.keys import frames_config
+
+    config = _extract_config(step, ctx.get("executor"))
+    if _extract_done(config):
+        return StepResult(step.name, step.stage, step.output, "skipped")
+    pinned = config.output / "_work" / "config.json"
+    if pinned.is_file():
+        try:
+            previous = json.loads(pinned.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+        if previous != json.loads(json.dumps(frames_config(config.shaping))):
+            _clear(config.output, "extract-frames")  # other shaping: the stage would refuse to mix them
+    result = run(config, progress=ctx.get("progress"))
+    summary = {k: v for k, v in vars(result).items() if k != "output"}
+    return StepResult(step.name, step.stage, step.output, "ran", summary)
+
+
+def _coldstart_config(step: Step):
+    from curate.coldstart.backends import SamplingParams
+    from curate.coldstart.stage import ColdstartConfig
+    from curate.frames.sampling import Sampling
+    from curate.frames.work import Shaping
+
+    o = step.options
+    backend = o.get("backend") or "hf"
+    if backend in ("hf", "vllm"):
+        keys = ("device", "dtype", "trust_remote_code", "revision")
+        options = {k: o.get(k) for k in keys}
+        options["trust_remote_code"] = bool(options["trust_remote_code"])
+    else:
+        keys = ("base_url", "api_key_env", "concurrency")
+        options = {k: o[k] for k in keys if o.get(k) is not None}
+    defaults = SamplingParams()
+    sampling = SamplingParams(
+        **{k: o[k] if o.get(k) is not None else getattr(defaults, k) for k in asdict(defaults)},
+    )
+    batch_size = o.get("batch_size") or 4
+    if backend == "openai":
+        batch_size = max(batch_size, options.get("concurrency", 8))
+    shaping = Shaping(sampling=Sampling(num_frames=o.get("num_frames") or 16), size=o.get("size") or 384)
+    extra = {k: o[k] for k in ("keep", "per_question", "target_think_chars", "template") if o.get(k) is not None}
+    return ColdstartConfig(
+        input=o["input"],
+        output=o["output"],
+        model=o["model"],
+        backend=backend,
+        backend_options=options,
+        blind=bool(o.get("blind")),
+        sampling=sampling,
+        batch_size=batch_size,
+        video_root=o.get("video_root"),
+        shaping=shaping,
+        **extra,
+    )
+
+
+def _coldstart(step: Step, ctx: dict) -> StepResult:
+    from curate.coldstart.stage import run
+
+    config = _coldstart_config(step)
+    digest = _digest(step, [config.input])
+    if _sidecar_matches(step, digest) and (config.output / "run.json").is_file():
+        return StepResult(step.name, step.stage, step.output, "skipped")
+    pinned = {
+        "model": config.model,
+        "backend": config.backend,
+        "template": config.template,
+        "blind": config.blind,
+        "sampling": asdict(config.sampling),
+        "shaping": asdict(config.shaping) if config.video_root else None,
+    }
+    previous = config.output / "_work" / "config.json"
+    if previous.is_file():
+        try:
+            same = json.loads(previous.read_text(encoding="utf-8")) == json.loads(json.dumps(pinned))
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            _clear(config.output, "coldstart")
+    backend = ctx["backend_factory"](config) if ctx.get("backend_factory") else None
+    result = run(config, backend=backend, progress=ctx.get("progress"))
+    _write_sidecar(step, digest)
+    return StepResult(step.name, step.stage, step.output, "ran", dict(result.run["counts"]))
+
+
+def _export(step: Step, ctx: dict) -> StepResult:
+    from curate.export import export
+
+    o = step.options
+    digest = _digest(step, [o["input"]])
+    if _sidecar_matches(step, digest):
+        return StepResult(step.name, step.stage, step.output, "skipped")
+    o["output"].parent.mkdir(parents=True, exist_ok=True)
+    rows = export(o["input"], o["to"], o["output"], instruction=o.get("instruction"), video_root=o.get("video_root"))
+    _write_sidecar(step, digest)
+    return StepResult(step.name, step.stage, step.output, "ran", {"rows": rows})
+
+
+def _publish(step: Step, ctx: dict) -> StepResult:
+    o = dict(step.options)
+    try:
+        module = importlib.import_module("curate.publish")
+    except ImportError:
+        module = None
+    if module is None or not hasattr(module, "publish"):
+        if o.get("dry_run"):
+            return StepResult(step.name, step.stage, None, "unavailable", {"reason": "curate.publish not available"})
+        raise UserError(f"step {step.name!r}: curate publish is not available in this installation")
+    digest = _digest(step, [o["input"]])
+    if _sidecar_matches(step, digest):
+        return StepResult(step.name, step.stage, None, "skipped")
+    directory, repo_id = o.pop("input"), o.pop("repo_id")
+    params = inspect.signature(module.publish).parameters
+    bad = sorted(set(o) - (set(params) - {"directory", "repo_id", "api", "echo"}))
+    if bad:
+        names = ", ".join(b.replace("_", "-") for b in bad)
+        raise UserError(f"step {step.name!r}: unknown option(s) for publish: {names}")
+    if "echo" in params and ctx.get("echo") is not None:
+        o["echo"] = ctx["echo"]
+    result = module.publish(directory, repo_id, **o)
+    _write_sidecar(step, digest)
+    if hasattr(result, "__dataclass_fields__"):
+        result = asdict(result)
+    summary = {k: v for k, v in result.items() if k != "plan"} if isinstance(result, dict) else {}
+    return StepResult(step.name, step.stage, None, "ran", _jsonable(summary))
+
+
+RUNNERS: dict[str, Callable[[Step, dict], StepResult]] = {
+    "filter": _filter,
+    "extract-frames": _extract,
+    "coldstart": _coldstart,
+    "export": _export,
+    "publish": _publish,
+}
+
+
+def run_recipe(
+    path: str | os.PathLike,
+    *,
+    executor: str | None = None,
+    start: str | None = None,
+    until: str | None = None,
+    overrides: dict[str, Any] | list[str] | None = None,
+    base_dir: str | os.PathLike | None = None,
+    progress: Callable[[int], Callable[[], None]] | None = None,
+    on_step: Callable[[Step], None] | None = None,
+    backend_factory: Callable[[Any], Any] | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> list[StepResult]:
+    """Run the recipe at ``path`` (see the module docstring); one :class:`StepResult` per selected step.
+
+    ``executor`` (``local``/``ray``) overrides every extract-frames step's executor; ``start``/``until``
+    name a step or a stage; ``overrides`` are ``--set`` pairs; ``on_step`` is called before each step
+    (for a heading); ``backend_factory(ColdstartConfig)`` builds the coldstart backend (tests); ``echo``
+    receives publish's plan lines (default: publish's own, ``print``).
+    """
+    if executor is not None:
+        from curate.frames.executors import EXECUTORS
+
+        if executor not in EXECUTORS:
+            raise UserError(f"--executor {executor!r}: one of {', '.join(EXECUTORS)}")
+    recipe = load_recipe(path, overrides, base_dir)
+    ctx = {"executor": executor, "progress": progress, "backend_factory": backend_factory, "echo": echo}
+    results = []
+    for step in select(recipe.steps, start, until):
+        if on_step is not None:
+            on_step(step)
+        results.append(RUNNERS[step.stage](step, ctx))
+    return results
