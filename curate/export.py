@@ -36,9 +36,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate.errors import UserError
+from curate.tables import read_input_table
 from schemas.atomic import atomic_path, write_parquet_atomic
-from schemas.errors import SchemaError
-from schemas.mcq import LETTERS, read_mcq
+from schemas.mcq import LETTERS
 
 R1_INSTRUCTION = "Output the thinking process in <think> </think> and final answer (option) in <answer> </answer> tags."
 LLAVA_INSTRUCTION = "Answer with the option's letter from the given choices directly."
@@ -217,15 +217,7 @@ def export(
         return export_exemplars(exemplars, to, Path(output), video_root)
     if to not in TARGETS:
         raise UserError(f"--to {to!r}: unknown target (one of {', '.join(TARGETS)})")
-    mcq = source / "mcq.parquet" if source.is_dir() else source
-    if not mcq.is_file():
-        raise UserError(f"{mcq}: no such file (run curate filter first)")
-    try:
-        table = read_mcq(mcq)
-    except SchemaError as exc:
-        raise UserError(str(exc)) from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise UserError(f"{mcq}: not a readable Parquet file: {exc}") from None
+    _, table = read_input_table(source, "run curate filter first")
     render, default_kind, default_instruction = TARGETS[to]
     text = default_instruction if instruction is None else instruction
     output = Path(output)

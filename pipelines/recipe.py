@@ -590,20 +590,13 @@ def _coldstart_config(step: Step):
 
 
 def _coldstart(step: Step, ctx: dict) -> StepResult:
-    from curate.coldstart.stage import run
+    from curate.coldstart.stage import pinned_config, run
 
     config = _coldstart_config(step)
     digest = _digest(step, [config.input])
     if _sidecar_matches(step, digest) and (config.output / "run.json").is_file():
         return StepResult(step.name, step.stage, step.output, "skipped")
-    pinned = {
-        "model": config.model,
-        "backend": config.backend,
-        "template": config.template,
-        "blind": config.blind,
-        "sampling": asdict(config.sampling),
-        "shaping": asdict(config.shaping) if config.video_root else None,
-    }
+    pinned = pinned_config(config)
     previous = config.output / "_work" / "config.json"
     if previous.is_file():
         try:

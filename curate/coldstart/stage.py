@@ -27,9 +27,8 @@ from curate.coldstart.scoring import KEEP, pass_rates, score_completion, select_
 from curate.coldstart.templates import render
 from curate.errors import UserError
 from curate.frames.work import Shaping
+from curate.tables import read_input_table
 from schemas.atomic import write_json_atomic, write_parquet_atomic
-from schemas.errors import SchemaError
-from schemas.mcq import read_mcq
 
 SAMPLE_COLUMNS = {
     "id": pl.String,
@@ -78,20 +77,15 @@ class ColdstartResult:
 
 
 def _questions(config: ColdstartConfig) -> list[dict]:
-    path = config.input / "mcq.parquet" if config.input.is_dir() else config.input
-    if not path.is_file():
-        raise UserError(f"{path}: no such file (run curate filter / extract-frames first)")
-    try:
-        table = read_mcq(path)
-    except SchemaError as exc:
-        raise UserError(str(exc)) from None
+    path, table = read_input_table(config.input, "run curate filter / extract-frames first")
     if not config.blind and config.video_root is None and "video_key" not in table.column_names:
         raise UserError(f"{path}: no video_key column: run curate extract-frames first, or pass --video-root")
     return table.to_pylist()
 
 
-def _pin(out: Path, config: ColdstartConfig) -> dict:
-    pinned = {
+def pinned_config(config: ColdstartConfig) -> dict:
+    """What a coldstart output folder is pinned to: another model/template/sampling needs a new folder."""
+    return {
         "model": config.model,
         "backend": config.backend,
         "template": config.template,
@@ -99,6 +93,10 @@ def _pin(out: Path, config: ColdstartConfig) -> dict:
         "sampling": asdict(config.sampling),
         "shaping": asdict(config.shaping) if config.video_root else None,
     }
+
+
+def _pin(out: Path, config: ColdstartConfig) -> dict:
+    pinned = pinned_config(config)
     path = out / "_work" / "config.json"
     if path.is_file():
         if json.loads(path.read_text(encoding="utf-8")) != json.loads(json.dumps(pinned)):

@@ -139,8 +139,13 @@ def build_tiny_qwen2vl(path: str | Path, seed: int = 0) -> str:
         eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
         pad_token_id=ids["<|endoftext|>"],
     )
-    processor_kwargs = {"min_pixels": MIN_PIXELS, "max_pixels": MAX_PIXELS, "patch_size": 14,
-                        "temporal_patch_size": 2, "merge_size": 2}
+    processor_kwargs = {
+        "min_pixels": MIN_PIXELS,
+        "max_pixels": MAX_PIXELS,
+        "patch_size": 14,
+        "temporal_patch_size": 2,
+        "merge_size": 2,
+    }
     processor = Qwen2VLProcessor(
         image_processor=Qwen2VLImageProcessor(**processor_kwargs),
         tokenizer=tokenizer,

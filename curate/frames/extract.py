@@ -32,10 +32,10 @@ from curate.errors import UserError
 from curate.frames.executors import EXECUTORS, RUNNERS
 from curate.frames.keys import frames_config, video_key
 from curate.frames.work import Shaping, Task
+from curate.tables import read_input_table
 from schemas.atomic import write_json_atomic, write_parquet_atomic
-from schemas.errors import SchemaError
 from schemas.frames import ENCODINGS, FRAMES_SCHEMA, validate_frames
-from schemas.mcq import read_mcq, write_mcq
+from schemas.mcq import write_mcq
 from schemas.rejects import REJECTS_SCHEMA, write_rejects
 
 STAGE = "extract-frames"
@@ -97,13 +97,7 @@ def _check(config: ExtractConfig) -> None:
 
 
 def _read_table(config: ExtractConfig) -> pa.Table:
-    path = config.mcq_dir / "mcq.parquet" if config.mcq_dir.is_dir() else config.mcq_dir
-    if not path.is_file():
-        raise UserError(f"{path}: no such file (run curate filter first)")
-    try:
-        table = read_mcq(path)
-    except SchemaError as exc:
-        raise UserError(str(exc)) from None
+    _, table = read_input_table(config.mcq_dir, "run curate filter first")
     return table.drop_columns(["video_key"]) if "video_key" in table.column_names else table
 
 

@@ -52,8 +52,13 @@ DTYPES = {
     "auto": "auto",
 }
 # generation_config fields that carry token ids or cache settings, kept when the sampling defaults are dropped
-KEEP_GENERATION_FIELDS = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id",
-                          "cache_implementation")
+KEEP_GENERATION_FIELDS = (
+    "bos_token_id",
+    "eos_token_id",
+    "pad_token_id",
+    "decoder_start_token_id",
+    "cache_implementation",
+)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _SNAPSHOT = re.compile(r"^[0-9a-f]{40}$")
 
@@ -164,9 +169,12 @@ class HFBackend(Backend):
         self.input_device = self.model.device
         # a commit hash when one is known (the one asked for, the snapshot/clone loaded, the one the Hub
         # resolved), else the branch or tag asked for, else None
-        known = [revision if revision and _SNAPSHOT.match(revision) else None,
-                 _local_revision(path) if self.local else None,
-                 getattr(self.model.config, "_commit_hash", None), revision]
+        known = [
+            revision if revision and _SNAPSHOT.match(revision) else None,
+            _local_revision(path) if self.local else None,
+            getattr(self.model.config, "_commit_hash", None),
+            revision,
+        ]
         self.revision = next((r for r in known if r), None)
         self._take_generation_defaults(transformers)
 
@@ -207,7 +215,8 @@ class HFBackend(Backend):
         """Keep the checkpoint's token ids, drop its sampling defaults (see the module docstring)."""
         shipped = self.model.generation_config
         self.dropped_generation_defaults = {
-            k: v for k, v in shipped.to_diff_dict().items()
+            k: v
+            for k, v in shipped.to_diff_dict().items()
             if k not in KEEP_GENERATION_FIELDS and k != "transformers_version" and not k.startswith("_")
         }
         kept = {k: getattr(shipped, k, None) for k in KEEP_GENERATION_FIELDS}
@@ -305,8 +314,11 @@ class HFBackend(Backend):
             }
             # greedy decoding gives K identical samples: decode once, repeat it
             per_request = k if params.temperature > 0 else 1
-            gen = {"max_new_tokens": params.max_new_tokens, "num_return_sequences": per_request,
-                   "pad_token_id": self.pad_id}
+            gen = {
+                "max_new_tokens": params.max_new_tokens,
+                "num_return_sequences": per_request,
+                "pad_token_id": self.pad_id,
+            }
             if self.eos_ids:
                 gen["eos_token_id"] = self.eos_ids
             if params.temperature > 0:
