@@ -44,9 +44,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,52 +53,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from bench_frames import make_clips, write_table  # the same clips and table
 
-WIDTH, HEIGHT, FPS = 640, 360, 30
 GOAL = 50.0
 
 # --------------------------------------------------------------------------------------------------
 # Data: clips, an mcq table, the frame shards
 # --------------------------------------------------------------------------------------------------
-
-
-def _start_clip(path: Path, seconds: float, hue: int) -> subprocess.Popen:
-    """ffmpeg writing one H.264 640×360 30 fps clip of ``testsrc2`` with a hue shift, x264 defaults otherwise."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise SystemExit("the ffmpeg CLI is needed to make the clips")
-    source = f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS},hue=h={hue}"
-    return subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", source,
-                             "-t", str(seconds), "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)])
-
-
-def make_clips(root: Path, count: int, seconds: float) -> list[Path]:
-    """``count`` clips ``clip_XX.mp4`` in ``root``, two ffmpeg processes at a time."""
-    root.mkdir(parents=True, exist_ok=True)
-    paths = [root / f"clip_{i:02d}.mp4" for i in range(count)]
-    for first in range(0, count, 2):
-        procs = [_start_clip(p, seconds, 360 * i // count) for i, p in enumerate(paths) if first <= i < first + 2]
-        for proc in procs:
-            if proc.wait() != 0:
-                raise RuntimeError(f"ffmpeg failed: {' '.join(proc.args)}")
-    return paths
-
-
-def write_table(mcq_dir: Path, clips: list[Path], root: Path) -> Path:
-    """An ``mcq.parquet`` with one question per clip (paths relative to ``root``)."""
-    import pyarrow as pa
-
-    from schemas.mcq import write_mcq
-
-    rows = [
-        {"id": f"bench:{i}", "source": "bench", "subset": None, "video": str(p.relative_to(root)),
-         "question": "What moves?", "options": ["a circle", "a square", "nothing"], "answer": 0,
-         "problem_type": "multiple choice", "duration": None, "start": None, "end": None, "meta": "{}"}
-        for i, p in enumerate(clips)
-    ]
-    mcq_dir.mkdir(parents=True, exist_ok=True)
-    write_mcq(pa.Table.from_pylist(rows), mcq_dir / "mcq.parquet")
-    return mcq_dir
 
 
 def make_shards(mcq_dir: Path, root: Path, out: Path) -> None:

@@ -199,11 +199,8 @@ def truncated_no_moov(path: Path) -> Path:
     return Path(path)
 
 
-def over_reporting(path: Path, frames: int = 50, kept_fraction: float = 0.5) -> Path:
-    """An mp4 (moov first) whose sample table lists ``frames`` frames but whose ``mdat`` is cut to
-    ``kept_fraction`` of its bytes, so fewer frames exist than the container claims. Intra-only
-    (``-g 1``) so every surviving frame decodes on its own."""
-    whole = Path(path).with_suffix(".whole.mp4")
+def intra_clip(path: Path, frames: int = 50) -> Path:
+    """An intra-only (``-g 1``) H.264 mp4 with ``moov`` first: every frame decodes on its own."""
     ffmpeg(
         *testsrc(160, 90, 25),
         "-frames:v",
@@ -218,8 +215,16 @@ def over_reporting(path: Path, frames: int = 50, kept_fraction: float = 0.5) -> 
         "yuv420p",
         "-movflags",
         "+faststart",
-        whole,
+        path,
     )
+    return Path(path)
+
+
+def over_reporting(path: Path, frames: int = 50, kept_fraction: float = 0.5) -> Path:
+    """An mp4 (moov first) whose sample table lists ``frames`` frames but whose ``mdat`` is cut to
+    ``kept_fraction`` of its bytes, so fewer frames exist than the container claims. Intra-only
+    (``-g 1``) so every surviving frame decodes on its own."""
+    whole = intra_clip(Path(path).with_suffix(".whole.mp4"), frames)
     data = whole.read_bytes()
     mdat = data.find(b"mdat")
     assert mdat > 0 and data.find(b"moov") < mdat, "expected moov before mdat"

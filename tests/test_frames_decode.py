@@ -209,23 +209,7 @@ def test_over_reporting_container(clips):
 def test_over_reporting_frames_match_the_intact_file(clips):
     """The frames that survive are the intact file's frames: the second pass picked the right ones."""
     path = cached(clips, "over.mp4", media.over_reporting, frames=50)
-    intact = str(clips / "intact.mp4")
-    media.ffmpeg(
-        *media.testsrc(160, 90, 25),
-        "-frames:v",
-        "50",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-g",
-        "1",
-        "-pix_fmt",
-        "yuv420p",
-        "-movflags",
-        "+faststart",
-        intact,
-    )
+    intact = str(media.intra_clip(clips / "intact.mp4", 50))
     cut = decode(path, SIXTEEN, decoder="pyav")
     whole = decode(intact, Sampling(num_frames=50), decoder="pyav")
     for index, frame in zip(cut.indices, cut.frames, strict=True):
