@@ -27,12 +27,10 @@ from curate.errors import UserError
 from curate.export import R1_INSTRUCTION
 from pipelines.reader import render_prompt
 from schemas.errors import SchemaError
-from schemas.frames import FRAMES_SCHEMA
+from schemas.frames import FRAMES_SCHEMA, IMAGE_ENCODINGS
 from schemas.mcq import LETTERS, read_mcq
 
 __all__ = ["frame_features", "load_streaming", "question_features", "questions_with_frames", "shard_files"]
-
-IMAGE_ENCODINGS = ("jpeg", "png")
 
 
 def shard_files(directory: str | os.PathLike) -> list[str]:

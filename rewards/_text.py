@@ -27,6 +27,45 @@ def as_text(completion: Any) -> str | None:
     return None
 
 
+# End-of-sequence, end-of-turn and padding tokens that trainers decoding with special tokens kept
+# (OpenRLHF, some verl and ms-swift settings) leave after the answer: Qwen/ChatML, GPT-2/Qwen padding,
+# Llama 2/Mistral, Llama 3, Gemma, Phi-3, DeepSeek, gpt-oss.
+END_TOKENS = (
+    "<|im_end|>",
+    "<|endoftext|>",
+    "</s>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "<|eom_id|>",
+    "<end_of_turn>",
+    "<eos>",
+    "<pad>",
+    "<|end|>",
+    "<|return|>",
+    "<\uff5cend\u2581of\u2581sentence\uff5c>",
+)
+
+
+def strip_end_tokens(text: str) -> str:
+    """``text`` without the run of :data:`END_TOKENS` (and whitespace) at its end. Tokens elsewhere in
+    the text stay: only what a decoder appends after the model stopped is removed."""
+    s = text.rstrip()
+    while True:
+        for token in END_TOKENS:
+            if s.endswith(token):
+                s = s[: -len(token)].rstrip()
+                break
+        else:
+            return s
+
+
+def completion_text(completion: Any) -> str | None:
+    """:func:`as_text` with trailing end tokens removed (:func:`strip_end_tokens`): what every trainer
+    adapter scores, whichever way the trainer decoded."""
+    text = as_text(completion)
+    return None if text is None else strip_end_tokens(text)
+
+
 def single_block(text: str, open_tag: str, close_tag: str, start: int = 0, end: int | None = None) -> str | None:
     """The content of the one ``open_tag…close_tag`` block of ``text[start:end]``; ``None`` when there
     is not exactly one of each tag, in that order. Each tag is searched for twice (first and second

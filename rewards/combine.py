@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rewards._text import completion_text
 from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format
 from rewards.math_answer import math_accuracy
 from rewards.mcq import mcq_accuracy
@@ -89,10 +90,13 @@ def score(
     - ``mode="sum"``: format = strict R1 format, score = accuracy + format (Video-R1);
     - ``mode="weighted"``: format = strict R1 format, score = (1 − w)·accuracy + w·format (EasyR1).
     An accuracy of ``None`` (unparseable math gold) counts as 0. An unknown ``mode`` is a ValueError
-    (a configuration mistake, raised on the first call rather than hidden).
+    (a configuration mistake, raised on the first call rather than hidden). End-of-sequence tokens a
+    trainer left after the answer (``<|im_end|>``, ``</s>``, …) are removed first
+    (:func:`rewards._text.completion_text`).
     """
     if mode not in MODES:
         raise ValueError(f"unknown reward mode {mode!r} (one of {', '.join(MODES)})")
+    completion = completion_text(completion)
     a = accuracy(completion, gold, problem_type, options) or 0.0
     if mode == "sum":
         f = r1_format(completion)

@@ -1,14 +1,17 @@
-"""EasyR1 reward function (batch type).
+"""EasyR1 reward function (a batch function, chosen by this module's ``REWARD_TYPE``).
 
     worker:
       reward:
-        reward_type: batch
         reward_function: /path/to/site-packages/rewards/easyr1.py:compute_score
         reward_function_kwargs:
           mode: tinyllava          # or weighted (EasyR1's (1 − w)·accuracy + w·format) or sum
 
-Each input is ``{"response", "response_length", "ground_truth"}`` (plus ``options`` /
-``problem_type`` when the dataset provides them); each output ``{"overall", "format", "accuracy"}``.
+EasyR1 hands each batch function a list of ``{"response", "response_length", "ground_truth"}`` and
+reads ``{"overall", "format", "accuracy"}`` back, one dict per response. ``ground_truth`` is the
+dataset's answer column: ``curate export --to easyr1`` packs the options and problem type into it as
+JSON (:mod:`rewards.gold`), so answers given as an option's text and non-multiple-choice problems score
+right; a plain letter or ``<answer>B</answer>`` works too (no options then). ``options`` and
+``problem_type`` keys in an input, where a caller passes them, fill what the gold leaves out.
 """
 
 from __future__ import annotations
@@ -16,20 +19,25 @@ from __future__ import annotations
 from typing import Any
 
 from rewards.combine import score
+from rewards.gold import unpack_gold
 
 REWARD_NAME = "videoqa_mcq"
 REWARD_TYPE = "batch"
 
 
-def compute_score(reward_inputs: Any, mode: str = "tinyllava", format_weight: float = 0.5, **kwargs: Any):
+def compute_score(
+    reward_inputs: Any, mode: str = "tinyllava", format_weight: float = 0.5, **kwargs: Any
+) -> list[dict[str, float]]:
+    """One ``{"overall", "format", "accuracy"}`` per input (:func:`rewards.combine.score`)."""
     out = []
     for item in list(reward_inputs) if reward_inputs is not None else []:
         item = item if isinstance(item, dict) else {}
+        gold = unpack_gold(item.get("ground_truth"), item.get("options"), item.get("problem_type"))
         result = score(
             item.get("response"),
-            item.get("ground_truth"),
-            options=item.get("options"),
-            problem_type=item.get("problem_type") or "multiple choice",
+            gold.answer,
+            options=gold.options,
+            problem_type=gold.problem_type,
             mode=mode,
             format_weight=format_weight,
             **{k: kwargs[k] for k in ("length",) if k in kwargs},

@@ -127,17 +127,35 @@ def _gold_from_text(gold: str, options: tuple[str, ...] | None) -> int | None:
     return extract_choice(text, options)
 
 
+def _without_letters(options: list[str]) -> list[str]:
+    """Option texts without their letters when every option carries its own in order (Video-R1 writes
+    ``["A. cat", "B. dog"]``); otherwise unchanged."""
+    stripped = []
+    for i, text in enumerate(options):
+        head = text.lstrip()
+        letter = LETTERS[i] if i < len(LETTERS) else ""
+        for prefix in (f"{letter}.", f"{letter})", f"({letter})", f"{letter}:"):
+            if letter and head.startswith(prefix) and (len(head) == len(prefix) or head[len(prefix)].isspace()):
+                stripped.append(head[len(prefix) :].strip())
+                break
+        else:
+            return options
+    return stripped
+
+
 def _options(options: Any) -> list[str] | None:
+    """The option texts as a list of strings (letters in front removed, see :func:`_without_letters`),
+    or ``None`` when ``options`` is not a non-empty sequence of strings."""
     if options is None:
         return None
     if isinstance(options, (list, tuple)) and options and all(isinstance(o, str) for o in options):
-        return list(options)
+        return _without_letters(list(options))
     try:  # numpy arrays / pyarrow lists from a dataset column
         as_list = list(options) if options is not None and not isinstance(options, (str, bytes, dict)) else None
     except Exception:
         return None
     if as_list and all(isinstance(o, str) for o in as_list):
-        return as_list
+        return _without_letters(as_list)
     return None
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from rewards._text import as_text
 from rewards.combine import score
+from rewards.gold import unpack_gold
 
 
 def _response(query: Any, prompt: Any) -> str | None:
@@ -40,14 +41,12 @@ def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[
     queries = list(queries) if queries is not None else []
     prompts = list(prompts) if prompts is not None else []
     labels = list(labels) if labels is not None else []
-    results = [
-        score(
-            _response(q, prompts[i] if i < len(prompts) else None),
-            labels[i] if i < len(labels) else None,
-            **{k: kwargs[k] for k in ("mode", "format_weight", "length") if k in kwargs},
-        )
-        for i, q in enumerate(queries)
-    ]
+    options = {k: kwargs[k] for k in ("mode", "format_weight", "length") if k in kwargs}
+    results = []
+    for i, q in enumerate(queries):
+        gold = unpack_gold(labels[i] if i < len(labels) else None)
+        response = _response(q, prompts[i] if i < len(prompts) else None)
+        results.append(score(response, gold.answer, options=gold.options, problem_type=gold.problem_type, **options))
     rewards = [r["score"] for r in results]
     accuracy = [r["accuracy"] for r in results]
     fmt = [r["format"] for r in results]

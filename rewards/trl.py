@@ -12,8 +12,13 @@ from ``options`` when the dataset has them — the columns ``curate export --to 
     trainer = GRPOTrainer(model=model, reward_funcs=[tinyllava_reward],
                           args=GRPOConfig(output_dir="out"), train_dataset=dataset)
 
-Each function never raises on any completion; the ``get_*`` factories return picklable callables and
-raise ``ValueError`` only for invalid settings, as TRL's do.
+Each function never raises on any completion; the ``get_*`` factories return picklable callables. The
+functions TRL also ships (``think_format_reward``, ``accuracy_reward``, ``reasoning_accuracy_reward``,
+``get_cosine_scaled_reward``, ``get_repetition_penalty_reward``, ``get_soft_overlong_punishment``) take the
+same positional and keyword arguments as TRL's (checked against TRL 1.16.0) and give TRL's values;
+they also accept plain-string completions. Trailing end-of-sequence tokens are removed before scoring
+(:func:`rewards._text.completion_text`). Every column is turned into a list once per call, so a batch
+of N completions costs O(N).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from rewards import shaping
-from rewards.combine import tinyllava_combine
+from rewards._text import completion_text
+from rewards.combine import accuracy, tinyllava_combine
 from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format
 from rewards.math_answer import math_accuracy
 from rewards.mcq import _options, gold_index, mcq_accuracy
@@ -31,6 +37,7 @@ __all__ = [
     "tinyllava_format_reward",
     "mcq_accuracy_reward",
     "tinyllava_reward",
+    "problem_type_accuracy_reward",
     "think_format_reward",
     "accuracy_reward",
     "reasoning_accuracy_reward",
@@ -42,106 +49,138 @@ __all__ = [
 
 
 def _list(value: Any) -> list:
+    """A column (list, tuple, numpy array, pyarrow list…) as a list; ``[]`` for a missing or scalar one."""
     if value is None or isinstance(value, (str, bytes, dict)):
         return []
+    if isinstance(value, list):
+        return value
     try:
         return list(value)
     except TypeError:
         return []
 
 
-def _at(column: Any, i: int) -> Any:
-    values = _list(column)
+def _texts(completions: Any) -> list[str | None]:
+    return [completion_text(c) for c in _list(completions)]
+
+
+def _at(values: list, i: int) -> Any:
     return values[i] if i < len(values) else None
 
 
-def _gold(kwargs: dict, i: int) -> Any:
-    solution = _at(kwargs.get("solution"), i)
-    return solution if solution is not None else _at(kwargs.get("answer"), i)
+class _Gold:
+    """The gold and option columns of one call, each converted to a list once: the gold is the
+    ``solution`` column's value, else the ``answer`` column's; options come from ``options``."""
 
+    def __init__(self, kwargs: dict) -> None:
+        self.solutions = _list(kwargs.get("solution"))
+        self.answers = _list(kwargs.get("answer"))
+        self.options = _list(kwargs.get("options"))
 
-def _mcq(completion: Any, kwargs: dict, i: int) -> float | None:
-    options = _options(_at(kwargs.get("options"), i))
-    gold = _gold(kwargs, i)
-    if gold_index(gold, options) is None:
-        return None
-    return mcq_accuracy(completion, gold, options)
+    def gold(self, i: int) -> Any:
+        solution = _at(self.solutions, i)
+        return solution if solution is not None else _at(self.answers, i)
+
+    def mcq(self, text: str | None, i: int) -> float | None:
+        """Multiple-choice accuracy of row ``i``; ``None`` when its gold is unreadable."""
+        options = _options(_at(self.options, i))
+        gold = self.gold(i)
+        if gold_index(gold, options) is None:
+            return None
+        return mcq_accuracy(text, gold, options)
 
 
 def format_reward(completions: Any, **kwargs: Any) -> list[float]:
     """Strict R1 format (:func:`rewards.format.r1_format`): 1.0 or 0.0."""
-    return [r1_format(c) for c in _list(completions)]
+    return [r1_format(t) for t in _texts(completions)]
 
 
 def tinyllava_format_reward(completions: Any, **kwargs: Any) -> list[float]:
     """TinyLLaVA-Video-R1's format reward with its length term, L = 1200 characters
     (:func:`rewards.format.tinyllava_format`). Settings are not keyword arguments here because TRL passes
     every dataset column as one: a column named ``length`` must not change the reward."""
-    return [tinyllava_format(c, TINYLLAVA_LENGTH) for c in _list(completions)]
+    return [tinyllava_format(t, TINYLLAVA_LENGTH) for t in _texts(completions)]
 
 
 def mcq_accuracy_reward(completions: Any, **kwargs: Any) -> list[float | None]:
     """Multiple-choice accuracy of the ``<answer>`` block (:func:`rewards.mcq.mcq_accuracy`); ``None``
     where the gold is unreadable."""
-    return [_mcq(c, kwargs, i) for i, c in enumerate(_list(completions))]
+    gold = _Gold(kwargs)
+    return [gold.mcq(t, i) for i, t in enumerate(_texts(completions))]
 
 
 def tinyllava_reward(completions: Any, **kwargs: Any) -> list[float | None]:
     """TinyLLaVA-Video-R1's whole reward, ``a + (2a − 1)·f`` and −2 for 0
     (:func:`rewards.combine.tinyllava_reward`); ``None`` where the gold is unreadable."""
+    gold = _Gold(kwargs)
     out: list[float | None] = []
-    for i, c in enumerate(_list(completions)):
-        a = _mcq(c, kwargs, i)
-        out.append(None if a is None else tinyllava_combine(a, tinyllava_format(c, TINYLLAVA_LENGTH)))
+    for i, t in enumerate(_texts(completions)):
+        a = gold.mcq(t, i)
+        out.append(None if a is None else tinyllava_combine(a, tinyllava_format(t, TINYLLAVA_LENGTH)))
+    return out
+
+
+def problem_type_accuracy_reward(completions: Any, **kwargs: Any) -> list[float | None]:
+    """Accuracy by each row's ``problem_type`` column, as Video-R1's accuracy reward dispatches it
+    (:func:`rewards.combine.accuracy`): ``multiple choice`` (options from ``options``, letters in front
+    of the option texts allowed), ``numerical`` (equal to 2 decimals), ``regression``
+    (1 − relative error, clipped), ``OCR`` (1 − WER), ``free-form`` (mean ROUGE F1), ``math``
+    (math-verify). The gold is ``solution`` (``<answer>…</answer>`` or bare), else ``answer``; a row
+    without ``problem_type`` is multiple choice. ``None`` where the gold is unreadable (multiple
+    choice) or unparseable (math), so one reward function trains a mixed Video-R1 set."""
+    gold = _Gold(kwargs)
+    kinds = _list(kwargs.get("problem_type"))
+    out: list[float | None] = []
+    for i, t in enumerate(_texts(completions)):
+        kind = str(_at(kinds, i) or "multiple choice")
+        if kind.strip().lower() in ("multiple choice", "multiple_choice", "mcq"):
+            out.append(gold.mcq(t, i))
+        else:
+            out.append(accuracy(t, gold.gold(i), kind, _at(gold.options, i)))
     return out
 
 
 def think_format_reward(completions: Any, **kwargs: Any) -> list[float]:
     """TRL's ``think_format_reward`` (:func:`rewards.shaping.think_format`)."""
-    return [shaping.think_format(c) for c in _list(completions)]
+    return [shaping.think_format(t) for t in _texts(completions)]
 
 
 def accuracy_reward(completions: Any, solution: Any = None, **kwargs: Any) -> list[float | None]:
     """TRL's math ``accuracy_reward`` through math-verify (the ``math`` extra), with timeouts that work
     off the main thread; ``None`` where the gold cannot be parsed."""
     solutions = _list(solution)
-    return [math_accuracy(c, solutions[i] if i < len(solutions) else None) for i, c in enumerate(_list(completions))]
+    return [math_accuracy(t, _at(solutions, i)) for i, t in enumerate(_texts(completions))]
 
 
 def reasoning_accuracy_reward(
     completions: Any, solution: Any = None, reasoning_delimiters: list[str] | None = None, **kwargs: Any
 ) -> list[float | None]:
-    """TRL's ``reasoning_accuracy_reward``: the text after the first reasoning delimiter found
-    (default ``</think>``) is scored with :func:`accuracy_reward`; no delimiter → 0.0 (reasoning not
-    finished); ``None`` where the gold cannot be parsed."""
-    from rewards._text import as_text
-
+    """TRL's ``reasoning_accuracy_reward``: the text after the first reasoning delimiter found (default
+    ``</think>``; the text after its last occurrence) is scored with :func:`accuracy_reward`. No delimiter
+    → 0.0 whatever the gold (unfinished reasoning is penalised, as TRL does); ``None`` where the gold
+    cannot be parsed."""
     delimiters = reasoning_delimiters or ["</think>"]
     solutions = _list(solution)
     out: list[float | None] = []
-    for i, c in enumerate(_list(completions)):
-        text = as_text(c) or ""
+    for i, text in enumerate(_texts(completions)):
+        text = text or ""
         delimiter = next((d for d in delimiters if isinstance(d, str) and d and d in text), None)
-        gold = solutions[i] if i < len(solutions) else None
-        if delimiter is None:
-            out.append(None if math_accuracy("", gold) is None else 0.0)
-            continue
-        out.append(math_accuracy(text.split(delimiter)[-1], gold))
+        out.append(0.0 if delimiter is None else math_accuracy(text.split(delimiter)[-1], _at(solutions, i)))
     return out
 
 
-def _length(completion: Any, ids: Any) -> int:
-    tokens = _list(ids)
-    if tokens:
-        return len(tokens)
-    from rewards._text import as_text
-
-    return len(as_text(completion) or "")  # no token ids given: characters stand in
+def _lengths(texts: list[str | None], completion_ids: Any) -> list[int]:
+    """Token counts from ``completion_ids`` (an empty id list is 0 tokens, as in TRL); characters stand
+    in only when no ids are given at all."""
+    if completion_ids is None:
+        return [len(t or "") for t in texts]
+    return [len(_list(ids)) for ids in _list(completion_ids)]
 
 
 class CosineScaledReward:
-    """Picklable form of TRL's ``get_cosine_scaled_reward`` (see :func:`rewards.shaping.cosine_scaled`).
-    Correctness is the multiple-choice accuracy when the gold is a choice, else math-verify's."""
+    """Picklable form of TRL's ``get_cosine_scaled_reward`` (see :func:`rewards.shaping.cosine_scaled`):
+    called as TRL's, ``(completions, solution, completion_ids, **kwargs)``. Correctness is the
+    multiple-choice accuracy when the gold is a choice, else math-verify's (TRL: math-verify only)."""
 
     __name__ = "cosine_scaled_reward"
 
@@ -149,22 +188,23 @@ class CosineScaledReward:
         self, max_len: int, min_value_wrong=-1.0, max_value_wrong=-0.5, min_value_correct=0.5, max_value_correct=1.0
     ) -> None:
         if max_len <= 0:
-            raise ValueError("max_len must be positive")
+            raise ValueError("max_len must be positive")  # TRL would divide by zero on the first call
         self.max_len = max_len
         self.values = (min_value_wrong, max_value_wrong, min_value_correct, max_value_correct)
 
     def __call__(self, completions: Any, solution: Any = None, completion_ids: Any = None, **kwargs: Any):
-        kwargs["solution"] = solution
+        gold = _Gold({**kwargs, "solution": solution})
+        texts = _texts(completions)
+        lengths = _lengths(texts, completion_ids)
         out: list[float | None] = []
-        for i, c in enumerate(_list(completions)):
-            correct = _mcq(c, kwargs, i)
+        for i, t in enumerate(texts):
+            correct = gold.mcq(t, i)
             if correct is None:
-                correct = math_accuracy(c, _gold(kwargs, i))
+                correct = math_accuracy(t, gold.gold(i))
             if correct is None:
                 out.append(None)
                 continue
-            length = _length(c, _at(completion_ids, i))
-            out.append(shaping.cosine_scaled(correct > 0, length, self.max_len, *self.values))
+            out.append(shaping.cosine_scaled(correct > 0, _at(lengths, i) or 0, self.max_len, *self.values))
         return out
 
 
@@ -180,28 +220,26 @@ def get_cosine_scaled_reward(
 
 
 class RepetitionPenaltyReward:
-    """Picklable form of TRL's ``get_repetition_penalty_reward`` on token ids (whitespace words when no
-    ids are given); see :func:`rewards.shaping.repetition_penalty`."""
+    """Picklable form of TRL's ``get_repetition_penalty_reward``, called as TRL's:
+    ``(completion_ids, **kwargs)`` with the token ids first (positional or keyword); n-grams of token ids
+    (see :func:`rewards.shaping.repetition_penalty`). Without ids, the whitespace words of
+    ``completions`` stand in."""
 
     __name__ = "repetition_penalty_reward"
 
     def __init__(self, ngram_size: int = 3, max_penalty: float = -1.0) -> None:
         if ngram_size <= 0:
-            raise ValueError(f"ngram_size {ngram_size} must be positive")
+            raise ValueError(f"ngram_size {ngram_size} must be positive")  # TRL would divide by zero
         if max_penalty > 0:
             raise ValueError(f"max_penalty {max_penalty} should not be positive")
         self.ngram_size, self.max_penalty = ngram_size, max_penalty
 
-    def __call__(self, completions: Any = None, completion_ids: Any = None, **kwargs: Any) -> list[float]:
-        from rewards._text import as_text
-
-        ids = _list(completion_ids)
-        texts = _list(completions)
-        out = []
-        for i in range(max(len(ids), len(texts))):
-            tokens = _list(ids[i]) if i < len(ids) else (as_text(texts[i]) or "").split()
-            out.append(shaping.repetition_penalty(tokens, self.ngram_size, self.max_penalty))
-        return out
+    def __call__(self, completion_ids: Any = None, completions: Any = None, **kwargs: Any) -> list[float]:
+        if completion_ids is not None:
+            sequences = [_list(ids) for ids in _list(completion_ids)]
+        else:
+            sequences = [(t or "").split() for t in _texts(completions)]
+        return [shaping.repetition_penalty(tokens, self.ngram_size, self.max_penalty) for tokens in sequences]
 
 
 def get_repetition_penalty_reward(ngram_size: int = 3, max_penalty: float = -1.0) -> RepetitionPenaltyReward:
@@ -210,26 +248,19 @@ def get_repetition_penalty_reward(ngram_size: int = 3, max_penalty: float = -1.0
 
 
 class SoftOverlongPunishment:
-    """Picklable form of TRL's ``get_soft_overlong_punishment`` (:func:`rewards.shaping.soft_overlong`)."""
+    """Picklable form of TRL's ``get_soft_overlong_punishment`` (:func:`rewards.shaping.soft_overlong`),
+    called as TRL's: ``(completion_ids, **kwargs)``. Settings are not checked, as in TRL
+    (``soft_punish_cache=0`` is a hard limit at ``max_completion_len``). Without ids, the characters of
+    ``completions`` stand in for tokens."""
 
     __name__ = "soft_overlong_punishment_reward"
 
     def __init__(self, max_completion_len: int, soft_punish_cache: int) -> None:
-        if soft_punish_cache <= 0 or max_completion_len <= soft_punish_cache:
-            raise ValueError("need 0 < soft_punish_cache < max_completion_len")
         self.max_completion_len, self.soft_punish_cache = max_completion_len, soft_punish_cache
 
-    def __call__(self, completions: Any = None, completion_ids: Any = None, **kwargs: Any) -> list[float]:
-        ids = _list(completion_ids)
-        texts = _list(completions)
-        return [
-            shaping.soft_overlong(
-                _length(texts[i] if i < len(texts) else None, ids[i] if i < len(ids) else None),
-                self.max_completion_len,
-                self.soft_punish_cache,
-            )
-            for i in range(max(len(ids), len(texts)))
-        ]
+    def __call__(self, completion_ids: Any = None, completions: Any = None, **kwargs: Any) -> list[float]:
+        lengths = _lengths(_texts(completions), completion_ids)
+        return [shaping.soft_overlong(n, self.max_completion_len, self.soft_punish_cache) for n in lengths]
 
 
 def get_soft_overlong_punishment(max_completion_len: int, soft_punish_cache: int) -> SoftOverlongPunishment:
@@ -240,4 +271,4 @@ def get_soft_overlong_punishment(max_completion_len: int, soft_punish_cache: int
 def repeated_sentence_penalty_reward(completions: Any, **kwargs: Any) -> list[float]:
     """−1.0 for completions that repeat a sentence (:func:`rewards.shaping.has_repeated_sentence`),
     else 0.0."""
-    return [shaping.repeated_sentence_penalty(c, -1.0) for c in _list(completions)]
+    return [shaping.repeated_sentence_penalty(t, -1.0) for t in _texts(completions)]

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from rewards.combine import score
+from rewards.gold import unpack_gold
 
 _SCORE_OPTIONS = ("mode", "format_weight", "length")
 
@@ -38,13 +39,8 @@ def compute_score(
 ) -> dict[str, float]:
     """``{"score", "accuracy", "format"}`` for one response; verl uses ``score`` and logs the rest."""
     info = extra_info if isinstance(extra_info, dict) else {}
-    return score(
-        solution_str,
-        ground_truth,
-        options=info.get("options"),
-        problem_type=info.get("problem_type") or "multiple choice",
-        **_options(kwargs),
-    )
+    gold = unpack_gold(ground_truth, info.get("options"), info.get("problem_type"))
+    return score(solution_str, gold.answer, options=gold.options, problem_type=gold.problem_type, **_options(kwargs))
 
 
 def compute_score_batch(

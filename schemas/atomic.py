@@ -1,6 +1,9 @@
 """Atomic writes: every output is written under a temporary name in its folder, then renamed.
 
 An interrupted run therefore leaves either the previous file or none, never a half-written one.
+The temporary file is created with mode ``0o666`` so the process umask decides the final mode, as for
+any ordinary file (0644 under umask 022, 0664 under 002): a folder prepared by one user stays readable
+by the training job's user or group. (``tempfile.mkstemp`` would force 0600.)
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,14 +20,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+def _create_temporary(final: Path) -> Path:
+    """Create an empty, new hidden file beside ``final`` whose mode the umask decides."""
+    while True:
+        tmp = final.parent / f".{final.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+        return tmp
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``, on error remove it."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_temporary(final)
     try:
         yield tmp_path
         os.replace(tmp_path, final)

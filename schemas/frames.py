@@ -7,8 +7,9 @@ video_key                     string, unique                    hash of the vide
                                                                 encoding config (``curate.frames.keys``)
 video                         string                            path as in ``mcq.parquet`` (relative to a root)
 frames                        list<struct<bytes, path>>         one encoded frame per sampled index; ``path`` is
-                                                                ``<video_key>/<index>.<ext>`` (🤗 datasets reads
-                                                                jpeg/png as a list of Images)
+                                                                ``<video_key>/<index>.<ext>``; jpeg/png shards
+                                                                declare it a list of Images for 🤗 datasets
+                                                                (:func:`with_hub_features`)
 frame_indices                 list<int32>                       indices into the decoded frames, non-decreasing
 timestamps                    list<float32>                     seconds, one per frame
 num_frames_decoded            int32                             frames counted while decoding (not the header)
@@ -21,6 +22,8 @@ encoding                      string                            ``jpeg``, ``png`
 """
 
 from __future__ import annotations
+
+import json
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -46,6 +49,34 @@ FRAMES_SCHEMA = pa.schema(
         pa.field("encoding", pa.string(), nullable=False),
     ]
 )
+
+
+IMAGE_ENCODINGS = ("jpeg", "png")
+# 🤗 datasets reads a column's feature from the JSON under this schema-metadata key; a JSON list of one
+# feature is a list feature in every datasets release (``Sequence`` in 2.x/3.x, ``List`` in 4.x and later).
+HUB_METADATA_KEY = b"huggingface"
+HUB_IMAGE_LIST = [{"_type": "Image"}]
+
+
+def with_hub_features(table: pa.Table) -> pa.Table:
+    """``table`` with the schema metadata that makes 🤗 datasets load ``frames`` as a list of Images, when
+    every row is jpeg or png; raw frames (uint8 bytes) stay ``{bytes, path}`` structs.
+
+    The Image feature's Arrow type is exactly :data:`FRAME` (``struct<bytes: binary, path: string>``), so
+    ``datasets.load_dataset("parquet", data_files=".../frames/*.parquet")`` types the column from this
+    metadata without casting; the other columns keep the types datasets infers from Arrow. datasets uses
+    the metadata only when the stored field equals its own, nullability included, so ``frames`` is
+    stored nullable (:func:`validate_frames` still rejects a null).
+    """
+    encodings = set(table.column("encoding").unique().to_pylist()) if table.num_rows else set()
+    if not encodings or not encodings <= set(IMAGE_ENCODINGS):
+        return table
+    index = table.schema.get_field_index("frames")
+    schema = table.schema.set(index, table.schema.field(index).with_nullable(True))
+    info = {"info": {"features": {"frames": HUB_IMAGE_LIST}}}
+    metadata = dict(table.schema.metadata or {})
+    metadata[HUB_METADATA_KEY] = json.dumps(info).encode()
+    return table.cast(schema).replace_schema_metadata(metadata)
 
 
 def validate_frames(table: pa.Table) -> pa.Table:

@@ -161,10 +161,24 @@ def test_repetition_invalid(ngram_size, max_penalty):
         get_repetition_penalty_reward(ngram_size=ngram_size, max_penalty=max_penalty)
 
 
-@pytest.mark.parametrize(("max_len", "cache"), [(100, 0), (100, -5), (100, 100), (20, 100)])
-def test_soft_overlong_invalid(max_len, cache):
-    with pytest.raises(ValueError):
-        get_soft_overlong_punishment(max_len, cache)
+@pytest.mark.parametrize(
+    ("max_len", "cache", "lengths", "expected"),
+    [
+        (100, 0, [0, 100, 101], [0.0, 0.0, -1.0]),  # cache 0: a hard limit, as in TRL
+        (100, -5, [100, 105, 106], [0.0, 0.0, -1.0]),
+        (100, 100, [0, 50, 100, 101], [0.0, -0.5, -1.0, -1.0]),
+        (20, 100, [0, 10, 21], [-0.8, -0.9, -1.0]),
+    ],
+)
+def test_soft_overlong_settings_trl_accepts(max_len, cache, lengths, expected):
+    """TRL checks no setting of get_soft_overlong_punishment; neither do we, with TRL's values."""
+    reward = get_soft_overlong_punishment(max_len, cache)
+    assert reward([[7] * n for n in lengths]) == pytest.approx(expected)
+
+
+def test_soft_overlong_empty_ids_are_zero_tokens():
+    reward = get_soft_overlong_punishment(10, 5)
+    assert reward([[], [1] * 8], completions=["x" * 50, "y"]) == pytest.approx([0.0, -0.6])
 
 
 def test_valid_edge_settings_do_not_raise():

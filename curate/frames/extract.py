@@ -34,7 +34,7 @@ from curate.frames.keys import frames_config, video_key
 from curate.frames.work import Shaping, Task
 from curate.tables import read_input_table
 from schemas.atomic import write_json_atomic, write_parquet_atomic
-from schemas.frames import ENCODINGS, FRAMES_SCHEMA, validate_frames
+from schemas.frames import ENCODINGS, FRAMES_SCHEMA, validate_frames, with_hub_features
 from schemas.mcq import write_mcq
 from schemas.rejects import REJECTS_SCHEMA, write_rejects
 
@@ -133,7 +133,7 @@ class ShardWriter:
 
     def flush(self) -> None:
         if self.rows:
-            table = validate_frames(pa.Table.from_pylist(self.rows, schema=FRAMES_SCHEMA))
+            table = with_hub_features(validate_frames(pa.Table.from_pylist(self.rows, schema=FRAMES_SCHEMA)))
             per_row = max(1, self.bytes // len(self.rows))
             write_parquet_atomic(
                 table,
