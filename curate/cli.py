@@ -120,11 +120,20 @@ def filter_command(
 def export_command(
     directory: Annotated[Path, typer.Argument(help="A folder holding mcq.parquet (or the file).")],
     to: Annotated[
-        str, typer.Option("--to", help="tinyllava, video-r1, verl, trl or llava; trl-sft/llava for coldstart.")
+        str,
+        typer.Option(
+            "--to", help="tinyllava, video-r1, verl, easyr1, swift, openrlhf, trl or llava; trl-sft/llava for coldstart."
+        ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     instruction: Annotated[str | None, typer.Option(help="Instruction appended to the question ('' for none).")] = None,
     video_root: Annotated[str | None, typer.Option(help="Prefix for the video paths written.")] = None,
+    stored_frames: Annotated[
+        bool, typer.Option(help="From an extract-frames folder: hand the trainer the stored frames, not the mp4.")
+    ] = True,
+    frames_dir: Annotated[
+        Path | None, typer.Option(help="Where the frame files go (default: OUTPUT's stem + _frames/).")
+    ] = None,
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
@@ -132,7 +141,15 @@ def export_command(
     from curate.export import export
 
     with user_errors():
-        rows = export(directory, to, output, instruction=instruction, video_root=video_root)
+        rows = export(
+            directory,
+            to,
+            output,
+            instruction=instruction,
+            video_root=video_root,
+            stored_frames=stored_frames,
+            frames_dir=frames_dir,
+        )
         emit(
             {"output": str(output), "to": to, "rows": rows}, as_json, quiet, [f"wrote {rows} rows for {to} → {output}"]
         )

@@ -31,13 +31,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
 from curate.errors import UserError
+from curate.frames.files import StoredVideo, write_frame_files
 from curate.tables import read_input_table
+from rewards.gold import pack_gold
 from schemas.atomic import atomic_path, write_parquet_atomic
+from schemas.frames import FRAME, HUB_IMAGE_LIST, HUB_METADATA_KEY
 from schemas.mcq import LETTERS
 
 R1_INSTRUCTION = "Output the thinking process in <think> </think> and final answer (option) in <answer> </answer> tags."
@@ -46,6 +50,10 @@ LLAVA_INSTRUCTION = "Answer with the option's letter from the given choices dire
 
 def options_block(options: list[str]) -> str:
     return "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(options))
+
+
+def _solution(row: dict) -> str:
+    return f"<answer>{LETTERS[row['answer']]}</answer>"
 
 
 def _text(row: dict, instruction: str | None) -> str:
@@ -59,19 +67,29 @@ def _video_path(row: dict, video_root: str | None) -> str:
     return os.path.join(video_root, row["video"]) if video_root else row["video"]
 
 
-def tinyllava_row(row: dict, index: int, instruction: str | None, video_root: str | None) -> dict:
-    video = _video_path(row, video_root)
+@dataclass(frozen=True)
+class Media:
+    """How one question's video reaches the trainer: ``video``, the mp4 path as exported, and
+    ``frames``, the stored frames as image files when exporting from an extract-frames folder."""
+
+    video: str
+    frames: StoredVideo | None = None
+
+
+def tinyllava_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
+    # TinyLLaVA-Video-R1's loader opens an mp4 (pytorchvideo's EncodedVideo.from_path): no frame lists.
+    video = media.video
     if not video.startswith(("./", "/")):
         video = "./" + video
     return {
         "id": row["id"],
         "problem": _text(row, instruction),
-        "solution": f"<answer>{LETTERS[row['answer']]}</answer>",
+        "solution": _solution(row),
         "video_filename": video,
     }
 
 
-def video_r1_row(row: dict, index: int, instruction: str | None, video_root: str | None) -> dict:
+def video_r1_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
     return {
         "problem_id": index,
         "id": row["id"],
@@ -80,18 +98,17 @@ def video_r1_row(row: dict, index: int, instruction: str | None, video_root: str
         "problem_type": row["problem_type"],
         "options": options_block(row["options"]).split("\n"),
         "process": "",
-        "solution": f"<answer>{LETTERS[row['answer']]}</answer>",
-        "path": _video_path(row, video_root),
+        "solution": _solution(row),
+        "path": media.video,
         "data_source": row["subset"] or row["source"],
     }
 
 
-def verl_row(row: dict, index: int, instruction: str | None, video_root: str | None) -> dict:
-    video = _video_path(row, video_root)
+def verl_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
     return {
         "data_source": row["source"],
         "prompt": [{"role": "user", "content": "<video>" + _text(row, instruction)}],
-        "videos": [{"video": video}],
+        "videos": [verl_video(media)],
         "ability": "video_mcq",
         "reward_model": {"style": "rule", "ground_truth": LETTERS[row["answer"]]},
         "extra_info": {
@@ -99,28 +116,63 @@ def verl_row(row: dict, index: int, instruction: str | None, video_root: str | N
             "id": row["id"],
             "options": row["options"],
             "answer": row["answer"],
-            "video": video,
+            "video": media.video,
             "subset": row["subset"],
             "problem_type": row["problem_type"],
         },
     }
 
 
-def trl_row(row: dict, index: int, instruction: str | None, video_root: str | None) -> dict:
+def easyr1_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
     return {
         "id": row["id"],
-        "prompt": [{"role": "user", "content": _text(row, instruction)}],
-        "solution": f"<answer>{LETTERS[row['answer']]}</answer>",
-        "options": row["options"],
-        "answer": row["answer"],
-        "video": _video_path(row, video_root),
+        "problem": "<video>" + _text(row, instruction),
+        "answer": pack_gold(LETTERS[row["answer"]], row["options"], row["problem_type"]),
+        "videos": [easyr1_video(media)],
     }
 
 
-def llava_row(row: dict, index: int, instruction: str | None, video_root: str | None) -> dict:
+def swift_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
     return {
         "id": row["id"],
-        "video": _video_path(row, video_root),
+        "messages": [{"role": "user", "content": "<video>" + _text(row, instruction)}],
+        "videos": [swift_video(media)],
+        "solution": _solution(row),
+        "options": row["options"],
+        "answer": row["answer"],
+        "problem_type": row["problem_type"],
+    }
+
+
+def openrlhf_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
+    return {
+        "id": row["id"],
+        "prompt": [{"role": "user", "content": _text(row, instruction)}],
+        "label": pack_gold(LETTERS[row["answer"]], row["options"], row["problem_type"]),
+        "video": media.video,
+    }
+
+
+def trl_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
+    out = {
+        "id": row["id"],
+        "prompt": [{"role": "user", "content": _text(row, instruction)}],
+        "solution": _solution(row),
+        "options": row["options"],
+        "answer": row["answer"],
+        "problem_type": row["problem_type"],
+        "video": media.video,
+    }
+    if media.frames is not None:
+        # TRL's VLM path takes a video as its frames: the `images` column, one image per frame.
+        out["images"] = [{"bytes": None, "path": p} for p in media.frames.paths]
+    return out
+
+
+def llava_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
+    return {
+        "id": row["id"],
+        "video": media.video,
         "data_source": row["subset"] or row["source"],
         "conversations": [
             {"from": "human", "value": "<image>\n" + _text(row, instruction)},
@@ -129,14 +181,40 @@ def llava_row(row: dict, index: int, instruction: str | None, video_root: str | 
     }
 
 
-Render = Callable[[dict, int, "str | None", "str | None"], dict]
-# target → (row renderer, default file kind, default instruction)
-TARGETS: dict[str, tuple[Render, str, str | None]] = {
-    "tinyllava": (tinyllava_row, "jsonl", None),
-    "video-r1": (video_r1_row, "json", None),
-    "verl": (verl_row, "parquet", R1_INSTRUCTION),
-    "trl": (trl_row, "jsonl", R1_INSTRUCTION),
-    "llava": (llava_row, "json", LLAVA_INSTRUCTION),
+def verl_video(media: Media) -> dict:
+    return {"video": media.video}
+
+
+def easyr1_video(media: Media) -> str | list[str]:
+    return media.video
+
+
+def swift_video(media: Media) -> str | list[str]:
+    return media.video
+
+
+@dataclass(frozen=True)
+class Target:
+    """One ``--to`` target: its row renderer, default file kind and instruction, whether its loader
+    opens paths relative to the process's working directory (so they must be absolute), and whether
+    it can take the stored frames."""
+
+    render: Callable[[dict, int, str | None, Media], dict]
+    kind: str
+    instruction: str | None
+    absolute_paths: bool = False
+    frames: bool = False
+
+
+TARGETS: dict[str, Target] = {
+    "tinyllava": Target(tinyllava_row, "jsonl", None),
+    "video-r1": Target(video_r1_row, "json", None),
+    "verl": Target(verl_row, "parquet", R1_INSTRUCTION, absolute_paths=True, frames=True),
+    "easyr1": Target(easyr1_row, "jsonl", R1_INSTRUCTION, absolute_paths=True, frames=True),
+    "swift": Target(swift_row, "jsonl", R1_INSTRUCTION, absolute_paths=True, frames=True),
+    "openrlhf": Target(openrlhf_row, "jsonl", R1_INSTRUCTION),
+    "trl": Target(trl_row, "jsonl", R1_INSTRUCTION, frames=True),
+    "llava": Target(llava_row, "json", LLAVA_INSTRUCTION),
 }
 
 
@@ -145,9 +223,16 @@ def _kind(output: Path, default: str) -> str:
     return suffix if suffix in ("json", "jsonl", "parquet") else default
 
 
-def _write(rows: Iterator[dict], output: Path, kind: str) -> int:
+def _write(rows: Iterator[dict], output: Path, kind: str, image_column: str | None = None) -> int:
+    """Write ``rows`` as ``kind``. In Parquet, ``image_column`` (lists of ``{bytes, path}``) is declared a
+    list of Images for 🤗 datasets, which then opens each path when the row is read."""
     if kind == "parquet":
         table = pa.Table.from_pylist(list(rows))
+        if image_column is not None and image_column in table.column_names:
+            index = table.schema.get_field_index(image_column)
+            table = table.set_column(index, image_column, table.column(index).cast(pa.list_(FRAME)))
+            metadata = {HUB_METADATA_KEY: json.dumps({"info": {"features": {image_column: HUB_IMAGE_LIST}}}).encode()}
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
         write_parquet_atomic(table, output)
         return table.num_rows
     count = 0
@@ -158,6 +243,8 @@ def _write(rows: Iterator[dict], output: Path, kind: str) -> int:
             count = len(items)
         else:
             for row in rows:
+                if image_column is not None:  # JSON has no Image type: the paths, for cast_column(List(Image()))
+                    row = {**row, image_column: [image["path"] for image in row[image_column]]}
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
     return count
@@ -197,6 +284,37 @@ def export_exemplars(exemplars: Path, to: str, output: Path, video_root: str | N
     return _write(rows, output, _kind(output, default_kind))
 
 
+def frames_dir_for(output: Path) -> Path:
+    """Where an export from an extract-frames folder writes its frame files: ``<output stem>_frames/``
+    beside the output file."""
+    return output.with_name(output.stem + "_frames")
+
+
+def _media(table: pa.Table, target: Target, video_root: str | None, frames: dict[str, StoredVideo] | None) -> list:
+    rows = table.to_pylist()
+    media = []
+    for row in rows:
+        video = _video_path(row, video_root)
+        if target.absolute_paths and video_root:
+            video = os.path.abspath(video)
+        stored = frames.get(row.get("video_key")) if frames is not None else None
+        media.append(Media(video, stored))
+    return media
+
+
+def _check_paths(target_name: str, target: Target, media: list[Media], source: Path) -> None:
+    """verl, EasyR1 and ms-swift open video paths relative to the trainer's working directory, and verl
+    silently drops a row whose video does not open: refuse relative paths for them."""
+    if not target.absolute_paths:
+        return
+    relative = next((m.video for m in media if m.frames is None and not os.path.isabs(m.video)), None)
+    if relative is not None:
+        raise UserError(
+            f"{source}: video path {relative!r} is relative; --to {target_name} needs --video-root "
+            "(the trainer opens paths from its own working directory) or an extract-frames folder"
+        )
+
+
 def export(
     directory: str | os.PathLike,
     to: str,
@@ -204,22 +322,38 @@ def export(
     *,
     instruction: str | None = None,
     video_root: str | None = None,
+    stored_frames: bool = True,
+    frames_dir: str | os.PathLike | None = None,
 ) -> int:
     """Write ``directory``'s ``mcq.parquet`` for trainer ``to`` into ``output``; return the row count.
 
-    ``instruction`` replaces the target's default instruction (``""`` for none).
+    ``instruction`` replaces the target's default instruction (``""`` for none). When ``directory`` is
+    an extract-frames folder (``frames/`` shards, ``video_key`` column) and the target can take frames,
+    the frames of every exported question are written as image files under ``frames_dir`` (default
+    :func:`frames_dir_for`) and the rows point at them (absolute paths), so the trainer never opens an
+    mp4; ``stored_frames=False`` exports the mp4 paths instead.
     """
     source = Path(directory)
+    output = Path(output)
     exemplars = source / "exemplars.parquet"
     if source.is_dir() and exemplars.is_file():  # a coldstart folder: its verified exemplars as SFT data
         if to not in EXEMPLAR_TARGETS:
             raise UserError(f"--to {to!r}: a coldstart folder exports to {' or '.join(EXEMPLAR_TARGETS)}")
-        return export_exemplars(exemplars, to, Path(output), video_root)
+        return export_exemplars(exemplars, to, output, video_root)
     if to not in TARGETS:
         raise UserError(f"--to {to!r}: unknown target (one of {', '.join(TARGETS)})")
-    _, table = read_input_table(source, "run curate filter first")
-    render, default_kind, default_instruction = TARGETS[to]
-    text = default_instruction if instruction is None else instruction
-    output = Path(output)
-    rows = (render(row, i, text, video_root) for i, row in enumerate(table.to_pylist()))
-    return _write(rows, output, _kind(output, default_kind))
+    path, table = read_input_table(source, "run curate filter first")
+    target = TARGETS[to]
+    text = target.instruction if instruction is None else instruction
+    frames = None
+    folder = path.parent
+    if stored_frames and target.frames and "video_key" in table.column_names and (folder / "frames").is_dir():
+        frames = write_frame_files(folder, table.column("video_key").to_pylist(), frames_dir or frames_dir_for(output))
+        missing = next((k for k in table.column("video_key").to_pylist() if k not in frames), None)
+        if missing is not None:
+            raise UserError(f"{folder / 'frames'}: no frame row for video_key {missing!r} (run curate verify)")
+    media = _media(table, target, video_root, frames)
+    _check_paths(to, target, media, path)
+    rows = (target.render(row, i, text, m) for i, (row, m) in enumerate(zip(table.to_pylist(), media, strict=True)))
+    kind = _kind(output, target.kind)
+    return _write(rows, output, kind, image_column="images" if frames is not None and to == "trl" else None)

@@ -12,14 +12,20 @@ ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 def as_text(completion: Any) -> str | None:
     """The completion's text: a string as is; bytes decoded (UTF-8, errors replaced); a conversational
     completion (a list of ``{"role", "content"}`` messages, or one such dict) → the content of its last
-    message. Anything else → ``None``."""
+    message. A message whose reasoning a chat template's response parser moved into
+    ``reasoning_content`` (TRL does this for tokenizers with a response schema) is put back together as
+    the model wrote it: ``<think>`` + reasoning + ``</think>`` + content. Anything else → ``None``."""
     try:
         if isinstance(completion, str):
             return completion
         if isinstance(completion, (bytes, bytearray)):
             return bytes(completion).decode("utf-8", errors="replace")
         if isinstance(completion, dict):
-            return as_text(completion.get("content"))
+            content = as_text(completion.get("content"))
+            reasoning = completion.get("reasoning_content")
+            if isinstance(reasoning, str) and reasoning and content is not None and THINK_OPEN not in content:
+                return f"{THINK_OPEN}{reasoning}{THINK_CLOSE}{content}"
+            return content
         if isinstance(completion, (list, tuple)) and completion:
             return as_text(completion[-1])
     except Exception:  # a broken object (e.g. a dict subclass raising): no opinion

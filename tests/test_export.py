@@ -48,13 +48,16 @@ def test_sample_table_is_not_empty(table_dir):
         ("video-r1", "json", {"problem_id", "id", "problem", "data_type", "problem_type", "options", "process",
                               "solution", "path", "data_source"}),
         ("verl", "parquet", {"data_source", "prompt", "videos", "ability", "reward_model", "extra_info"}),
-        ("trl", "jsonl", {"id", "prompt", "solution", "options", "answer", "video"}),
+        ("easyr1", "jsonl", {"id", "problem", "answer", "videos"}),
+        ("swift", "jsonl", {"id", "messages", "videos", "solution", "options", "answer", "problem_type"}),
+        ("openrlhf", "jsonl", {"id", "prompt", "label", "video"}),
+        ("trl", "jsonl", {"id", "prompt", "solution", "options", "answer", "problem_type", "video"}),
         ("llava", "json", {"id", "video", "data_source", "conversations"}),
     ],
 )
 def test_field_names(table_dir, tmp_path, target, suffix, fields):
     out = tmp_path / f"out.{suffix}"
-    n = export(table_dir, target, out)
+    n = export(table_dir, target, out, video_root=str(tmp_path / "videos"))
     rows = _rows(out)
     assert n == len(rows) == 5
     assert all(set(r) == fields for r in rows)
@@ -70,18 +73,41 @@ def test_tinyllava_problem_has_options_but_no_instruction(table_dir, tmp_path):
     assert "<think>" not in row["problem"]
 
 
-def test_verl_reward_model_and_extra_info(table_dir, tmp_path):
+def test_verl_reward_model_and_extra_info(table_dir, tmp_path, monkeypatch):
     out = tmp_path / "v.parquet"
-    export(table_dir, "verl", out)
+    monkeypatch.chdir(tmp_path)
+    export(table_dir, "verl", out, video_root="videos")  # a relative root is made absolute
     rows = _rows(out)
     table = read_mcq(table_dir).to_pylist()
     for row, item in zip(rows, table, strict=True):
+        video = str(tmp_path / "videos" / item["video"])
         assert row["reward_model"] == {"style": "rule", "ground_truth": "ABCDE"[item["answer"]]}
         assert row["extra_info"]["options"] == item["options"]
-        assert row["extra_info"]["video"] == item["video"]
+        assert row["extra_info"]["video"] == video
         content = row["prompt"][0]["content"]
         assert content.startswith("<video>" + item["question"]) and content.endswith(R1_INSTRUCTION)
-        assert row["videos"] == [{"video": item["video"]}]
+        assert row["videos"] == [{"video": video}]
+
+
+@pytest.mark.parametrize("target", ["verl", "easyr1", "swift"])
+def test_relative_video_paths_are_refused_where_the_trainer_would_drop_them(table_dir, tmp_path, target):
+    """verl, EasyR1 and ms-swift open paths from their own working directory (verl drops a row whose
+    video does not open, silently): a relative path is a one-line error, not a silent loss."""
+    result = CliRunner().invoke(app, ["export", str(table_dir), "--to", target, "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2
+    assert "is relative" in result.output and "--video-root" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_packed_gold_for_trainers_that_pass_one_value(table_dir, tmp_path):
+    from rewards.gold import unpack_gold
+
+    export(table_dir, "easyr1", tmp_path / "e.jsonl", video_root="/v")
+    export(table_dir, "openrlhf", tmp_path / "o.jsonl")
+    table = read_mcq(table_dir).to_pylist()
+    for easy, orl, item in zip(_rows(tmp_path / "e.jsonl"), _rows(tmp_path / "o.jsonl"), table, strict=True):
+        expected = ("ABCDE"[item["answer"]], item["options"], item["problem_type"])
+        assert unpack_gold(easy["answer"]) == unpack_gold(orl["label"]) == expected
 
 
 def test_trl_prompt_is_conversational(table_dir, tmp_path):
@@ -131,4 +157,4 @@ def test_export_refuses_a_table_that_breaks_the_contract(tmp_path):
 
 
 def test_every_target_is_tested():
-    assert set(TARGETS) == {"tinyllava", "video-r1", "verl", "trl", "llava"}
+    assert set(TARGETS) == {"tinyllava", "video-r1", "verl", "easyr1", "swift", "openrlhf", "trl", "llava"}

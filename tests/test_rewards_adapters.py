@@ -226,7 +226,7 @@ def test_verl_on_curate_export(tmp_path):
 
     out = tmp_path / "filtered"
     run(FilterConfig(inputs=[REPO_ROOT / "curate" / "samples" / "nextqa_val.csv"], output=out))
-    count = export(out, "verl", tmp_path / "v.parquet")
+    count = export(out, "verl", tmp_path / "v.parquet", video_root=str(tmp_path))
     rows = pq.read_table(tmp_path / "v.parquet").to_pylist()
     assert count == len(rows) > 0
     for row in rows:

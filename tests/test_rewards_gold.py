@@ -115,3 +115,13 @@ def test_problem_type_accuracy_reward_without_the_column_is_multiple_choice():
     out = trl.problem_type_accuracy_reward(completions=[r1("B"), r1("A")], answer=[1, 1], options=[OPTIONS] * 2)
     assert out == [1.0, 0.0]
     assert trl.problem_type_accuracy_reward(completions=[r1("B")], solution=["nonsense gold"]) == [None]
+
+
+def test_reasoning_moved_out_by_a_response_parser_is_put_back():
+    """TRL splits <think> text into reasoning_content for tokenizers with a response schema."""
+    parsed = [{"role": "assistant", "reasoning_content": THINK, "content": "<answer>B</answer>"}]
+    assert trl.format_reward(completions=[parsed]) == [1.0]
+    assert trl.tinyllava_reward(completions=[parsed], solution=["B"]) == [2.0]
+    assert trl.think_format_reward(completions=[parsed]) == [1.0]
+    plain = [{"role": "assistant", "content": "<answer>B</answer>"}]
+    assert trl.format_reward(completions=[plain]) == [0.0]
