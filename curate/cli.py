@@ -122,7 +122,7 @@ def export_command(
     to: Annotated[
         str,
         typer.Option(
-            "--to", help="tinyllava, video-r1, verl, easyr1, swift, openrlhf, trl or llava; trl-sft/llava for coldstart."
+            "--to", help="tinyllava, video-r1, verl, easyr1, swift, openrlhf, trl, llava; trl-sft/llava for coldstart."
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -67,7 +68,9 @@ def _write(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def write_frame_files(folder: str | os.PathLike, keys: Iterable[str], root: str | os.PathLike) -> dict[str, StoredVideo]:
+def write_frame_files(
+    folder: str | os.PathLike, keys: Iterable[str], root: str | os.PathLike
+) -> dict[str, StoredVideo]:
     """Write the frames of the videos ``keys`` from the extract-frames folder ``folder`` under ``root``;
     return each key's :class:`StoredVideo`. A key without a frame row is absent from the result."""
     shards = sorted((Path(folder) / "frames").glob("part-*.parquet"))
@@ -76,8 +79,6 @@ def write_frame_files(folder: str | os.PathLike, keys: Iterable[str], root: str 
     root = Path(root).resolve()
     wanted = sorted(set(keys))
     out: dict[str, StoredVideo] = {}
-    import pyarrow as pa
-
     for shard in shards:
         table = pq.read_table(shard, columns=COLUMNS)
         table = table.filter(pc.is_in(table.column("video_key"), pa.array(wanted, pa.string())))
