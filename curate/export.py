@@ -133,10 +133,16 @@ def easyr1_row(row: dict, index: int, instruction: str | None, media: Media) -> 
 
 
 def swift_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
+    if media.frames is not None:
+        # ms-swift 4.6's GRPO rollout types a video as one path (RolloutInferRequest.videos: List[str]): a
+        # frame list only reaches the model as images, one <image> tag per frame.
+        tags, visual = "<image>" * media.frames.num_frames, {"images": list(media.frames.paths)}
+    else:
+        tags, visual = "<video>", {"videos": [media.video]}
     return {
         "id": row["id"],
-        "messages": [{"role": "user", "content": "<video>" + _text(row, instruction)}],
-        "videos": [swift_video(media)],
+        "messages": [{"role": "user", "content": tags + _text(row, instruction)}],
+        **visual,
         "solution": _solution(row),
         "options": row["options"],
         "answer": row["answer"],
@@ -186,10 +192,6 @@ def verl_video(media: Media) -> dict:
 
 
 def easyr1_video(media: Media) -> str | list[str]:
-    return media.video
-
-
-def swift_video(media: Media) -> str | list[str]:
     return media.video
 
 

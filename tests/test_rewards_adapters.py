@@ -341,7 +341,8 @@ def test_easyr1_modes_and_extra_fields():
 
 
 def test_swift_orms_registry():
-    assert set(swift.ORMS) == {"videoqa_format", "videoqa_tinyllava_format", "videoqa_accuracy", "videoqa_tinyllava"}
+    assert set(swift.ORMS) == {"videoqa_format", "videoqa_tinyllava_format", "videoqa_accuracy", "videoqa_tinyllava",
+                               "videoqa_problem_type_accuracy"}
 
 
 @pytest.mark.parametrize(
@@ -351,10 +352,12 @@ def test_swift_orms_registry():
         ("videoqa_tinyllava_format", [1.0, 1.0, 0.0, 0.0]),
         ("videoqa_accuracy", [1.0, 0.0, 1.0, 0.0]),
         ("videoqa_tinyllava", [2.0, -1.0, 1.0, -2.0]),
+        ("videoqa_problem_type_accuracy", [1.0, 0.0, 1.0, 0.0]),
     ],
 )
 def test_swift_orms_called_like_ms_swift(name, expected):
     cls = swift.ORMS[name]
+    assert cls(args=object())(completions=COMPLETIONS, solution=["<answer>B</answer>"] * 4) == pytest.approx(expected)
     out = cls()(completions=COMPLETIONS, solution=["<answer>B</answer>"] * 4)
     assert out == pytest.approx(expected)
     assert all(isinstance(v, float) for v in out)
