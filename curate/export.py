@@ -124,11 +124,13 @@ def verl_row(row: dict, index: int, instruction: str | None, media: Media) -> di
 
 
 def easyr1_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
+    # EasyR1's defaults: prompt_key "prompt", answer_key "answer", video_key "videos"; the answer reaches the
+    # reward untouched as ground_truth, so it carries the options and problem type (rewards.gold).
     return {
         "id": row["id"],
-        "problem": "<video>" + _text(row, instruction),
+        "prompt": "<video>" + _text(row, instruction),
         "answer": pack_gold(LETTERS[row["answer"]], row["options"], row["problem_type"]),
-        "videos": [easyr1_video(media)],
+        "videos": [list(media.frames.paths) if media.frames is not None else media.video],
     }
 
 
@@ -189,10 +191,6 @@ def llava_row(row: dict, index: int, instruction: str | None, media: Media) -> d
 
 def verl_video(media: Media) -> dict:
     return {"video": media.video}
-
-
-def easyr1_video(media: Media) -> str | list[str]:
-    return media.video
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,25 @@
-"""OpenRLHF reward function file (``--remote_rm_url``).
+"""OpenRLHF reward function file (``--reward.remote_url`` given a ``.py`` file), checked against 0.11.2.
 
     python -m openrlhf.cli.train_ppo_ray ... \\
-        --remote_rm_url /path/to/site-packages/rewards/openrlhf.py --label_key answer
+        --reward.remote_url /path/to/site-packages/rewards/openrlhf.py --data.label_key label
 
-OpenRLHF calls ``reward_func(queries, prompts, labels)`` where each query is the prompt followed by the
-response; the prompt is stripped before scoring. ``labels`` come from the ``--label_key`` column (a
-letter, ``<answer>B</answer>`` or an index). Returns ``{"rewards", "scores", "extra_logs"}`` as OpenRLHF
-expects: ``rewards`` (the TinyLLaVA-Video-R1 reward, :func:`rewards.combine.score`) drives the
-advantage, ``scores`` (accuracy, in [0, 1]) the dynamic filtering, ``extra_logs`` go to the logger.
-They are torch tensors when torch is importable (it is, inside OpenRLHF), lists otherwise.
+OpenRLHF imports the file and calls ``reward_func(queries, prompts, labels)`` once per sample, with
+lists of length one and no keyword arguments: the query is the prompt followed by the response,
+decoded with ``skip_special_tokens=False`` (so it ends in ``<|im_end|>`` or padding such as
+``<|endoftext|>``, removed before scoring). ``labels`` come from the ``--data.label_key`` column:
+``curate export --to openrlhf`` writes ``label`` as a packed gold (:mod:`rewards.gold`: the letter with
+the options and problem type), so option-text answers score right; a letter, ``<answer>B</answer>`` or
+an index works too. Returns ``{"rewards", "scores", "extra_logs"}`` as OpenRLHF expects: ``rewards``
+(the TinyLLaVA-Video-R1 reward, :func:`rewards.combine.score`) drives the advantage, ``scores``
+(accuracy, in [0, 1]) the dynamic filtering, ``extra_logs`` go to the logger. They are torch tensors
+when torch is importable (it is, inside OpenRLHF), lists otherwise. OpenRLHF passes no settings: for
+another ``mode``, point ``--reward.remote_url`` at a file of your own whose ``reward_func`` calls this
+one with ``mode=...``.
+
+The response is the query without its prompt. OpenRLHF's query does not always start with the prompt
+text — image placeholders are expanded in the query and an over-long prompt is cut from the left — so
+when it does not, the response is the text after the last assistant-turn marker of the common chat
+templates (:data:`ASSISTANT_MARKERS`); only when there is none either is the whole query scored.
 """
 
 from __future__ import annotations
@@ -19,6 +30,16 @@ from rewards._text import as_text
 from rewards.combine import score
 from rewards.gold import unpack_gold
 
+# Where the assistant's turn starts in the chat templates of Qwen/ChatML, Llama 3, Gemma, Phi-3 and
+# Llama 2/Mistral; the response is what follows the last of them.
+ASSISTANT_MARKERS = (
+    "<|im_start|>assistant\n",
+    "<|start_header_id|>assistant<|end_header_id|>\n\n",
+    "<start_of_turn>model\n",
+    "<|assistant|>\n",
+    "[/INST]",
+)
+
 
 def _response(query: Any, prompt: Any) -> str | None:
     text = as_text(query)
@@ -26,7 +47,8 @@ def _response(query: Any, prompt: Any) -> str | None:
         return None
     if isinstance(prompt, str) and prompt and text.startswith(prompt):
         return text[len(prompt) :]
-    return text
+    ends = [text.rfind(m) + len(m) for m in ASSISTANT_MARKERS if m in text]
+    return text[max(ends) :] if ends else text
 
 
 def _as_tensor(values: list[float]) -> Any:

@@ -159,7 +159,7 @@ def reasoning_accuracy_reward(
     ``</think>``; the text after its last occurrence) is scored with :func:`accuracy_reward`. No delimiter
     → 0.0 whatever the gold (unfinished reasoning is penalised, as TRL does); ``None`` where the gold
     cannot be parsed."""
-    delimiters = reasoning_delimiters or ["</think>"]
+    delimiters = ["</think>"] if reasoning_delimiters is None else reasoning_delimiters
     solutions = _list(solution)
     out: list[float | None] = []
     for i, text in enumerate(_texts(completions)):

@@ -48,7 +48,7 @@ def test_sample_table_is_not_empty(table_dir):
         ("video-r1", "json", {"problem_id", "id", "problem", "data_type", "problem_type", "options", "process",
                               "solution", "path", "data_source"}),
         ("verl", "parquet", {"data_source", "prompt", "videos", "ability", "reward_model", "extra_info"}),
-        ("easyr1", "jsonl", {"id", "problem", "answer", "videos"}),
+        ("easyr1", "jsonl", {"id", "prompt", "answer", "videos"}),
         ("swift", "jsonl", {"id", "messages", "videos", "solution", "options", "answer", "problem_type"}),
         ("openrlhf", "jsonl", {"id", "prompt", "label", "video"}),
         ("trl", "jsonl", {"id", "prompt", "solution", "options", "answer", "problem_type", "video"}),

@@ -125,3 +125,22 @@ def test_reasoning_moved_out_by_a_response_parser_is_put_back():
     assert trl.think_format_reward(completions=[parsed]) == [1.0]
     plain = [{"role": "assistant", "content": "<answer>B</answer>"}]
     assert trl.format_reward(completions=[plain]) == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("query", "prompt"),
+    [
+        # image placeholders expanded in the query, not in the prompt
+        ("<|im_start|>user\n<|vision_start|><|image_pad|><|image_pad|><|image_pad|><|vision_end|>Q<|im_end|>\n"
+         "<|im_start|>assistant\n" + "<think>" + "t" * 1200 + "</think><answer>B</answer><|im_end|>",
+         "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Q<|im_end|>\n<|im_start|>assistant\n"),
+        # an over-long prompt cut from the left
+        ("Q<|im_end|>\n<|im_start|>assistant\n<think>" + "t" * 1200 + "</think><answer>B</answer><|endoftext|>",
+         "<|im_start|>system\nLong<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n"),
+        ("<|start_header_id|>assistant<|end_header_id|>\n\n<think>" + "t" * 1200 + "</think><answer>B</answer><|eot_id|>",
+         "something else"),
+    ],
+)
+def test_openrlhf_response_when_the_query_does_not_start_with_the_prompt(query, prompt):
+    out = openrlhf.reward_func([query], [prompt], ["B"])
+    assert float(out["rewards"][0]) == pytest.approx(2.0) and float(out["scores"][0]) == 1.0
