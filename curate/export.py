@@ -190,7 +190,13 @@ def llava_row(row: dict, index: int, instruction: str | None, media: Media) -> d
 
 
 def verl_video(media: Media) -> dict:
-    return {"video": media.video}
+    """verl's dataset passes a ``videos`` entry to qwen-vl-utils: a frame list is read as the video's
+    frames (no decoding), with ``sample_fps`` the rate they represent (Qwen2.5-VL's temporal positions;
+    Qwen3-VL reads ``raw_fps`` too)."""
+    if media.frames is None:
+        return {"video": media.video}
+    fps = media.frames.sample_fps
+    return {"video": list(media.frames.paths), "sample_fps": fps, "raw_fps": fps}
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,20 @@
-"""verl custom reward function (``compute_score``) and its batch form.
+"""verl custom reward function (``compute_score``), checked against verl 0.9.1.
 
-Per sample (verl's naive reward manager)::
+verl's trainer loads it from the ``reward.custom_reward_function`` keys (``examples/verl/overrides.txt``)::
 
-    custom_reward_function:
-      path: /path/to/site-packages/rewards/verl.py    # python -c "import rewards.verl as m; print(m.__file__)"
-      name: compute_score
+    reward.custom_reward_function.path=pkg://rewards.verl          # or this file's path
+    reward.custom_reward_function.name=compute_score
+    +reward.custom_reward_function.reward_kwargs.mode=tinyllava   # + : the key is not in verl's schema
 
-Batch (``reward_model.reward_manager=batch``)::
-
-    reward_model:
-      reward_manager: batch
-    custom_reward_function:
-      path: /path/to/site-packages/rewards/verl.py
-      name: compute_score_batch
+and its reward managers (``naive``, ``dapo``, ``gdpo``, ``rate_limited``) call it one response at a time
+as ``compute_score(data_source=, solution_str=, ground_truth=, extra_info=, **reward_kwargs)``. The
+top-level ``custom_reward_function.*`` keys of older verl are accepted by 0.9.1's config and ignored.
 
 Works on the Parquet ``curate export --to verl`` writes: ``reward_model.ground_truth`` is the letter and
-``extra_info`` carries ``options`` and ``problem_type``. Extra keyword arguments (``mode``,
-``format_weight``, ``length``; from ``custom_reward_function.reward_kwargs``) go to
-:func:`rewards.combine.score`.
+``extra_info`` carries ``options`` and ``problem_type``. Keyword arguments (``mode``, ``format_weight``,
+``length``) go to :func:`rewards.combine.score`. The result has ``score`` (the reward), ``acc`` (verl's
+headline validation metric, the accuracy), ``accuracy`` and ``format``. :func:`compute_score_batch`
+scores lists for scripts of your own: verl 0.9.1's trainer registers no batch reward manager.
 """
 
 from __future__ import annotations
@@ -37,16 +34,18 @@ def _options(kwargs: dict) -> dict:
 def compute_score(
     data_source: Any, solution_str: Any, ground_truth: Any, extra_info: Any = None, **kwargs: Any
 ) -> dict[str, float]:
-    """``{"score", "accuracy", "format"}`` for one response; verl uses ``score`` and logs the rest."""
+    """``{"score", "acc", "accuracy", "format"}`` for one response; verl uses ``score`` and logs the rest."""
     info = extra_info if isinstance(extra_info, dict) else {}
     gold = unpack_gold(ground_truth, info.get("options"), info.get("problem_type"))
-    return score(solution_str, gold.answer, options=gold.options, problem_type=gold.problem_type, **_options(kwargs))
+    result = score(solution_str, gold.answer, options=gold.options, problem_type=gold.problem_type, **_options(kwargs))
+    accuracy = result["accuracy"]
+    return {"score": result["score"], "acc": accuracy, "accuracy": accuracy, "format": result["format"]}
 
 
 def compute_score_batch(
     data_sources: Any, solution_strs: Any, ground_truths: Any, extra_infos: Any = None, **kwargs: Any
 ) -> list[dict[str, float]]:
-    """verl's batch reward manager form: one dict per response."""
+    """:func:`compute_score` over lists: one dict per response."""
     solutions = list(solution_strs) if solution_strs is not None else []
     truths = list(ground_truths) if ground_truths is not None else []
     infos = list(extra_infos) if extra_infos is not None else []

@@ -178,18 +178,18 @@ def test_trl_public_names_are_readable():
 def test_verl_compute_score_called_like_verl():
     info = {"options": OPTIONS, "problem_type": "multiple choice", "index": 0}
     out = verl.compute_score(data_source="nextqa", solution_str=RIGHT, ground_truth="B", extra_info=info)
-    assert out == {"score": 2.0, "accuracy": 1.0, "format": 1.0}
+    assert out == {"score": 2.0, "acc": 1.0, "accuracy": 1.0, "format": 1.0}
     out = verl.compute_score("nextqa", r1("dog"), "B", info)
     assert out["accuracy"] == 1.0
     out = verl.compute_score("nextqa", WRONG, "B", info)
-    assert out == {"score": -1.0, "accuracy": 0.0, "format": 1.0}
+    assert out == {"score": -1.0, "acc": 0.0, "accuracy": 0.0, "format": 1.0}
     out = verl.compute_score("nextqa", GARBAGE, "B")
-    assert out == {"score": -2.0, "accuracy": 0.0, "format": 0.0}
+    assert out == {"score": -2.0, "acc": 0.0, "accuracy": 0.0, "format": 0.0}
 
 
 def test_verl_compute_score_options_from_reward_kwargs():
     out = verl.compute_score("nextqa", r1("B", think="s"), "B", None, mode="sum")
-    assert out == {"score": 2.0, "accuracy": 1.0, "format": 1.0}
+    assert out == {"score": 2.0, "acc": 1.0, "accuracy": 1.0, "format": 1.0}
     out = verl.compute_score("nextqa", NO_FORMAT_RIGHT, "B", {}, mode="weighted", format_weight=0.1)
     assert out["score"] == pytest.approx(0.9)
     out = verl.compute_score("nextqa", r1("B", think="s" * 50), "B", {}, length=100, unrelated="ignored")
@@ -214,7 +214,7 @@ def test_verl_compute_score_batch():
     )
     assert [o["score"] for o in out] == [2.0, -1.0, 1.0, -2.0]
     assert [o["accuracy"] for o in out] == [1.0, 0.0, 1.0, 0.0]
-    assert all(set(o) == {"score", "accuracy", "format"} for o in out)
+    assert all(set(o) == {"score", "acc", "accuracy", "format"} for o in out)
     assert verl.compute_score_batch([], [], [], []) == []
     assert len(verl.compute_score_batch(None, COMPLETIONS, ["B"], None, mode="sum")) == 4
 
@@ -235,10 +235,10 @@ def test_verl_on_curate_export(tmp_path):
         wrong = next(letter for letter in "ABCDE" if letter != gold)
         right_text = info["options"][info["answer"]]
         right = verl.compute_score(row["data_source"], r1(gold), gold, info)
-        assert right == {"score": 2.0, "accuracy": 1.0, "format": 1.0}
+        assert right == {"score": 2.0, "acc": 1.0, "accuracy": 1.0, "format": 1.0}
         assert verl.compute_score(row["data_source"], r1(right_text), gold, info)["accuracy"] == 1.0
         bad = verl.compute_score(row["data_source"], r1(wrong), gold, info)
-        assert bad == {"score": -1.0, "accuracy": 0.0, "format": 1.0}
+        assert bad == {"score": -1.0, "acc": 0.0, "accuracy": 0.0, "format": 1.0}
         batch = verl.compute_score_batch([row["data_source"]] * 2, [r1(gold), r1(wrong)], [gold] * 2, [info] * 2)
         assert [b["accuracy"] for b in batch] == [1.0, 0.0]
 

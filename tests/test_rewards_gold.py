@@ -137,8 +137,8 @@ def test_reasoning_moved_out_by_a_response_parser_is_put_back():
         # an over-long prompt cut from the left
         ("Q<|im_end|>\n<|im_start|>assistant\n<think>" + "t" * 1200 + "</think><answer>B</answer><|endoftext|>",
          "<|im_start|>system\nLong<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n"),
-        ("<|start_header_id|>assistant<|end_header_id|>\n\n<think>" + "t" * 1200 + "</think><answer>B</answer><|eot_id|>",
-         "something else"),
+        ("<|start_header_id|>assistant<|end_header_id|>\n\n<think>" + "t" * 1200
+         + "</think><answer>B</answer><|eot_id|>", "something else"),
     ],
 )
 def test_openrlhf_response_when_the_query_does_not_start_with_the_prompt(query, prompt):
