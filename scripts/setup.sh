@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Create or refresh the virtual environment at .venv/ with everything the project needs.
+# Create or refresh the virtual environment at .venv/ with everything the project needs, and the trainer
+# tier's own environment at .venv-trainers/ (verl, ms-swift, OpenRLHF: pins the project's cannot share;
+# VIDEOQA_TRAINERS=0 skips it).
 # Installs ffmpeg/ffprobe from Debian when missing and we are root (the tests generate videos with it).
 # Re-installs the project only when pyproject.toml changed since the last run.
 set -euo pipefail
@@ -39,4 +41,28 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     exit 1
   fi
   echo "$want" > "$stamp"
+fi
+
+# The trainer tier's environment: the trainers pinned in tests/trainers/own_venv/requirements*.txt and the
+# project (editable) on top. Rebuilt when those files or pyproject.toml change.
+if [ "${VIDEOQA_TRAINERS:-1}" != 0 ]; then
+  reqs=tests/trainers/own_venv
+  if [ ! -x .venv-trainers/bin/python ]; then
+    "$PYTHON" -m venv .venv-trainers
+  fi
+  stamp=.venv-trainers/.videoqa-rl-installed
+  want=$(cat pyproject.toml "$reqs"/requirements.txt "$reqs"/requirements-nodeps.txt | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log=.venv-trainers/install.log
+    echo "setup: installing the trainer tier (verl, ms-swift, OpenRLHF) into .venv-trainers/ (log: $log)" >&2
+    if ! { .venv-trainers/bin/python -m pip install --upgrade pip \
+        && .venv-trainers/bin/python -m pip install -r "$reqs"/requirements.txt \
+        && .venv-trainers/bin/python -m pip install --no-deps -r "$reqs"/requirements-nodeps.txt \
+        && .venv-trainers/bin/python -m pip install -e ".[frames]"; } >"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      echo "setup: pip install failed (full log: $log)" >&2
+      exit 1
+    fi
+    echo "$want" > "$stamp"
+  fi
 fi

@@ -158,3 +158,78 @@ def test_export_refuses_a_table_that_breaks_the_contract(tmp_path):
 
 def test_every_target_is_tested():
     assert set(TARGETS) == {"tinyllava", "video-r1", "verl", "easyr1", "swift", "openrlhf", "trl", "llava"}
+
+
+# ------------------------------------------------------------------------------------------ stored frames
+
+
+@pytest.fixture(scope="module")
+def frames_dir(tmp_path_factory) -> Path:
+    from curate.demo import run_demo
+
+    out = tmp_path_factory.mktemp("stored") / "demo"
+    run_demo(out, videos=2, coldstart=False)
+    return out / "frames"
+
+
+def _stored(frames_dir: Path) -> dict[str, list[bytes]]:
+    rows = pq.read_table(sorted((frames_dir / "frames").glob("part-*.parquet"))[0]).to_pylist()
+    return {r["video_key"]: [f["bytes"] for f in r["frames"]] for r in rows}
+
+
+def _frame_paths(target: str, row: dict) -> list[str]:
+    if target == "verl":
+        return row["videos"][0]["video"]
+    if target == "easyr1":
+        return row["videos"][0]
+    return row["images"]
+
+
+@pytest.mark.parametrize(("target", "name"), [("verl", "t.parquet"), ("easyr1", "t.jsonl"), ("swift", "t.jsonl"),
+                                              ("trl", "t.jsonl")])
+def test_stored_frames_reach_every_frame_target(frames_dir, tmp_path, target, name):
+    out = tmp_path / name
+    n = export(frames_dir, target, out)
+    stored = _stored(frames_dir)
+    keys = {r["id"]: r["video_key"] for r in read_mcq(frames_dir).to_pylist()}
+    rows = _rows(out)
+    assert n == len(rows) == len(keys)
+    for row in rows:
+        paths = _frame_paths(target, row)
+        assert all(Path(p).is_absolute() for p in paths)
+        row_id = row["extra_info"]["id"] if target == "verl" else row["id"]
+        assert [Path(p).read_bytes() for p in paths] == stored[keys[row_id]]  # the stored bytes, in order
+        assert all(str(tmp_path / "t_frames") in p for p in paths)
+        assert ".mp4" not in json.dumps(_frame_paths(target, row))
+    if target == "swift":
+        assert all(r["messages"][0]["content"].startswith("<image>" * 8) and "videos" not in r for r in rows)
+    if target == "verl":
+        video = rows[0]["videos"][0]
+        assert video["sample_fps"] == video["raw_fps"] > 0
+
+
+def test_frame_files_are_not_rewritten_by_a_rerun(frames_dir, tmp_path):
+    export(frames_dir, "easyr1", tmp_path / "t.jsonl")
+    files = {p: p.stat().st_mtime_ns for p in (tmp_path / "t_frames").rglob("*.jpg")}
+    export(frames_dir, "easyr1", tmp_path / "t.jsonl")
+    assert files and {p: p.stat().st_mtime_ns for p in (tmp_path / "t_frames").rglob("*.jpg")} == files
+
+
+def test_no_stored_frames_exports_the_mp4(frames_dir, tmp_path):
+    export(frames_dir, "verl", tmp_path / "v.parquet", stored_frames=False, video_root="/videos")
+    assert all(r["videos"][0]["video"].startswith("/videos/") for r in _rows(tmp_path / "v.parquet"))
+    assert not (tmp_path / "v_frames").exists()
+
+
+def test_frame_dir_option_and_missing_frame_rows(frames_dir, tmp_path):
+    import shutil
+
+    export(frames_dir, "trl", tmp_path / "t.parquet", frames_dir=tmp_path / "elsewhere")
+    assert list((tmp_path / "elsewhere").rglob("*.jpg"))
+    broken = tmp_path / "broken"
+    shutil.copytree(frames_dir, broken)
+    for shard in (broken / "frames").glob("part-*.parquet"):
+        table = pq.read_table(shard)
+        pq.write_table(table.slice(0, 1), shard)
+    result = CliRunner().invoke(app, ["export", str(broken), "--to", "verl", "-o", str(tmp_path / "b.parquet")])
+    assert result.exit_code == 2 and "no frame row" in result.output

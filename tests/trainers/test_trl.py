@@ -50,6 +50,20 @@ from curate.coldstart.tiny_model import _tokenizer, build_tiny_qwen2vl  # noqa: 
 from rewards import trl as O  # noqa: E402
 from schemas.mcq import LETTERS  # noqa: E402
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_example(path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("trl_grpo_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EXAMPLE = _load_example(REPO_ROOT / "examples" / "trl" / "grpo.py")
+
 # TRL 1.16 itself calls transformers 5's deprecated `is_gradient_checkpointing`: not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 
@@ -105,6 +119,10 @@ def nanmean(values: list) -> float | None:
 
 
 def grpo_args(output_dir: Path, **overrides) -> GRPOConfig:
+    return GRPOConfig(**grpo_settings(output_dir, **overrides))
+
+
+def grpo_settings(output_dir: Path, **overrides) -> dict:
     settings = dict(
         output_dir=str(output_dir),
         per_device_train_batch_size=4,  # one generation batch = 2 prompts x 2 generations per step
@@ -124,7 +142,7 @@ def grpo_args(output_dir: Path, **overrides) -> GRPOConfig:
         seed=0,
     )
     settings.update(overrides)
-    return GRPOConfig(**settings)
+    return settings
 
 
 def tiny_causal_lm(tokenizer, seed: int = 0) -> Qwen2ForCausalLM:
@@ -476,14 +494,12 @@ def test_grpo_vlm_stored_frames(demo, frames_export, stored_frames, tmp_path_fac
     model_dir = build_tiny_qwen2vl(tmp_path_factory.mktemp("tiny_qwen2vl") / "model")
     processor = AutoProcessor.from_pretrained(model_dir)
     model = Qwen2VLForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32)
-    spy, funcs = Spy(), our_rewards()
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=[spy, *funcs],
-        args=grpo_args(tmp_path / "out"),
-        train_dataset=ds,
-        processing_class=processor,
-    )
+    # the README's TRL set-up (examples/trl/grpo.py), with a spy in front of its rewards
+    spy = Spy()
+    settings = grpo_settings(tmp_path / "out")
+    trainer = EXAMPLE.make_trainer(model, processor, frames_export, extra_rewards=[spy], **settings)
+    funcs = trainer.reward_funcs[1:]
+    assert [f.__name__ for f in funcs] == ["tinyllava_reward", "mcq_accuracy_reward", "format_reward"]
     # what the model receives: pixel_values in generate() and in the loss pass
     generated, scored = [], []
     original_generate = model.generate
