@@ -153,12 +153,18 @@ def swift_row(row: dict, index: int, instruction: str | None, media: Media) -> d
 
 
 def openrlhf_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
-    return {
+    # OpenRLHF 0.11 has image inputs only (--data.image_key): the stored frames go in as images, one
+    # <image> tag per frame; the label carries the options and problem type (rewards.gold).
+    out = {
         "id": row["id"],
         "prompt": [{"role": "user", "content": _text(row, instruction)}],
         "label": pack_gold(LETTERS[row["answer"]], row["options"], row["problem_type"]),
         "video": media.video,
     }
+    if media.frames is not None:
+        out["prompt"] = [{"role": "user", "content": "<image>" * media.frames.num_frames + _text(row, instruction)}]
+        out["images"] = list(media.frames.paths)
+    return out
 
 
 def trl_row(row: dict, index: int, instruction: str | None, media: Media) -> dict:
@@ -218,7 +224,7 @@ TARGETS: dict[str, Target] = {
     "verl": Target(verl_row, "parquet", R1_INSTRUCTION, absolute_paths=True, frames=True),
     "easyr1": Target(easyr1_row, "jsonl", R1_INSTRUCTION, absolute_paths=True, frames=True),
     "swift": Target(swift_row, "jsonl", R1_INSTRUCTION, absolute_paths=True, frames=True),
-    "openrlhf": Target(openrlhf_row, "jsonl", R1_INSTRUCTION),
+    "openrlhf": Target(openrlhf_row, "jsonl", R1_INSTRUCTION, frames=True),
     "trl": Target(trl_row, "jsonl", R1_INSTRUCTION, frames=True),
     "llava": Target(llava_row, "json", LLAVA_INSTRUCTION),
 }

@@ -32,8 +32,10 @@ class _ORM:
     def __init__(self, args: Any = None, **kwargs: Any) -> None:
         self.args = args  # the trainer's GRPOConfig; the rewards need none of its settings
 
-    def __call__(self, completions: Any, **kwargs: Any) -> list[float]:
-        return [0.0 if r is None else r for r in type(self).function(completions, **kwargs)]
+    def __call__(self, completions: Any, **kwargs: Any) -> list[float | None]:
+        """One value per completion; ``None`` where the gold is unreadable (ms-swift makes it NaN and leaves
+        it out of the reward's mean, as TRL does)."""
+        return list(type(self).function(completions, **kwargs))
 
 
 class FormatORM(_ORM):
@@ -49,7 +51,7 @@ class TinyllavaFormatORM(_ORM):
 
 
 class MCQAccuracyORM(_ORM):
-    """Multiple-choice accuracy (0.0 where the gold is unreadable)."""
+    """Multiple-choice accuracy."""
 
     function = staticmethod(trl.mcq_accuracy_reward)
 

@@ -186,7 +186,7 @@ def _frame_paths(target: str, row: dict) -> list[str]:
 
 
 @pytest.mark.parametrize(("target", "name"), [("verl", "t.parquet"), ("easyr1", "t.jsonl"), ("swift", "t.jsonl"),
-                                              ("trl", "t.jsonl")])
+                                              ("trl", "t.jsonl"), ("openrlhf", "t.jsonl")])
 def test_stored_frames_reach_every_frame_target(frames_dir, tmp_path, target, name):
     out = tmp_path / name
     n = export(frames_dir, target, out)
@@ -203,6 +203,8 @@ def test_stored_frames_reach_every_frame_target(frames_dir, tmp_path, target, na
         assert ".mp4" not in json.dumps(_frame_paths(target, row))
     if target == "swift":
         assert all(r["messages"][0]["content"].startswith("<image>" * 8) and "videos" not in r for r in rows)
+    if target == "openrlhf":
+        assert all(r["prompt"][0]["content"].startswith("<image>" * 8) for r in rows)
     if target == "verl":
         video = rows[0]["videos"][0]
         assert video["sample_fps"] == video["raw_fps"] > 0

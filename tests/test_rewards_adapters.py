@@ -366,6 +366,8 @@ def test_swift_orms_called_like_ms_swift(name, expected):
     assert out == pytest.approx(expected)
 
 
-def test_swift_unreadable_gold_is_zero_not_none():
-    assert swift.MCQAccuracyORM()(completions=[RIGHT], solution=[None]) == [0.0]
-    assert swift.TinyllavaORM()(completions=[RIGHT]) == [0.0]
+def test_swift_unreadable_gold_is_none_as_in_trl():
+    """ms-swift 4.6 turns None into NaN and leaves it out of the reward's mean; 0.0 would be a value the
+    TinyLLaVA formula never gives."""
+    assert swift.MCQAccuracyORM()(completions=[RIGHT], solution=[None]) == [None]
+    assert swift.TinyllavaORM()(completions=[RIGHT]) == [None]
