@@ -1,0 +1,160 @@
+"""Benchmark: scoring through every trainer adapter vs calling the scorer directly, by batch size.
+
+What is measured
+    Completions per second of the TinyLLaVA-Video-R1 reward (multiple-choice accuracy with the option
+    texts + format with its length term) on the synthetic ~1 KB completions of ``bench_rewards.py``, in
+    one process pinned to one CPU, at batch sizes 8, 64, 512 and 4,096:
+
+    * direct: ``rewards.score(c, gold, options=…)`` in a loop (the baseline of every ratio);
+    * ``rewards.trl.tinyllava_reward`` called as GRPOTrainer calls it (keywords: completions, prompts,
+      completion_ids, the dataset columns ``solution`` and ``options``, trainer_state);
+    * ``rewards.verl.compute_score`` called once per response as verl's reward managers do, with
+      ``extra_info`` carrying the options;
+    * ``rewards.openrlhf.reward_func`` on the batch (queries = prompt + response + ``<|im_end|>``, packed
+      labels); its result holds torch tensors when torch is importable, as inside OpenRLHF;
+    * ``rewards.easyr1.compute_score`` on a list of ``{response, response_length, ground_truth}`` with
+      packed golds (``rewards.gold``), as EasyR1's batch reward manager calls it;
+    * ``rewards.swift.TinyllavaORM`` called as ms-swift calls it (completions + column keywords).
+
+    Each (adapter, batch size) is timed over consecutive batches covering all completions, repeated until
+    a measurement lasts at least 0.5 s, best of 3. Every adapter's rewards are checked equal to the
+    direct scores before timing.
+
+Usage
+    python benchmarks/bench_reward_adapters.py [--n 8192] [--seed 0]
+
+The last line printed is the slowest adapter's ratio to direct scoring (adapter time / direct time) at
+any batch size; the goals (issue 12): ≥ 100,000 completions/s through every adapter on one core, and
+every adapter within 1.3× of direct scoring at every batch size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_rewards import make_items, pin_one_cpu  # noqa: E402
+
+from rewards import easyr1, openrlhf, score, swift, trl, verl  # noqa: E402
+from rewards.gold import pack_gold  # noqa: E402
+
+BATCH_SIZES = (8, 64, 512, 4096)
+MIN_TIMED_S = 0.5
+PROMPT = "<|im_start|>user\nWhat happens in the video?<|im_end|>\n<|im_start|>assistant\n"
+
+
+class Batch:
+    """One batch in every adapter's input form, built before timing."""
+
+    def __init__(self, items: list) -> None:
+        self.texts = [it.text for it in items]
+        self.solutions = [it.solution for it in items]
+        self.options = [it.options for it in items]
+        self.golds = [it.solution[len("<answer>")] for it in items]
+        self.packed = [pack_gold(g, o) for g, o in zip(self.golds, self.options, strict=True)]
+        self.queries = [PROMPT + t + "<|im_end|>" for t in self.texts]
+        self.prompts = [PROMPT] * len(items)
+        self.infos = [{"options": o, "problem_type": "multiple choice"} for o in self.options]
+        self.easyr1_inputs = [
+            {"response": t, "response_length": len(t), "ground_truth": p}
+            for t, p in zip(self.texts, self.packed, strict=True)
+        ]
+        self.completion_ids = [[1, 2, 3]] * len(items)
+        self.swift_orm = swift.TinyllavaORM(args=None)
+
+
+def direct(b: Batch) -> list[float]:
+    return [score(t, g, options=o)["score"] for t, g, o in zip(b.texts, b.golds, b.options, strict=True)]
+
+
+def via_trl(b: Batch) -> list[float]:
+    return trl.tinyllava_reward(
+        prompts=b.prompts, completions=b.texts, completion_ids=b.completion_ids, trainer_state=None,
+        solution=b.solutions, options=b.options,
+    )
+
+
+def via_verl(b: Batch) -> list[float]:
+    return [
+        verl.compute_score(data_source="bench", solution_str=t, ground_truth=g, extra_info=info)["score"]
+        for t, g, info in zip(b.texts, b.golds, b.infos, strict=True)
+    ]
+
+
+def via_openrlhf(b: Batch) -> list[float]:
+    return [float(x) for x in openrlhf.reward_func(b.queries, b.prompts, b.packed)["rewards"]]
+
+
+def via_easyr1(b: Batch) -> list[float]:
+    return [r["overall"] for r in easyr1.compute_score(b.easyr1_inputs, mode="tinyllava")]
+
+
+def via_swift(b: Batch) -> list[float]:
+    return b.swift_orm(b.texts, solution=b.solutions, options=b.options, trainer_state=None)
+
+
+ADAPTERS: dict[str, Callable[[Batch], list[float]]] = {
+    "direct": direct,
+    "trl": via_trl,
+    "verl": via_verl,
+    "openrlhf": via_openrlhf,
+    "easyr1": via_easyr1,
+    "swift": via_swift,
+}
+
+
+def time_batches(fn: Callable[[Batch], list[float]], batches: list[Batch]) -> float:
+    """Best seconds for one pass over all batches (best of 3 measurements of at least MIN_TIMED_S)."""
+    start = time.perf_counter()
+    for b in batches:
+        fn(b)
+    passes = max(1, int(MIN_TIMED_S / max(time.perf_counter() - start, 1e-9)) + 1)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(passes):
+            for b in batches:
+                fn(b)
+        best = min(best, (time.perf_counter() - start) / passes)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=8192, help="completions (a multiple of 4,096 is best)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(pin_one_cpu())
+    items = make_items(args.n, args.seed)
+    worst = 0.0
+    rates: dict[str, list[float]] = {name: [] for name in ADAPTERS}
+    for size in BATCH_SIZES:
+        batches = [Batch(items[i : i + size]) for i in range(0, len(items), size)]
+        expected = [x for b in batches for x in direct(b)]
+        for name, fn in ADAPTERS.items():
+            got = [x for b in batches for x in fn(b)]
+            if any(abs(a - e) > 1e-6 for a, e in zip(got, expected, strict=True)):
+                raise SystemExit(f"{name} at batch size {size}: rewards differ from direct scoring")
+        seconds = {name: time_batches(fn, batches) for name, fn in ADAPTERS.items()}
+        print(f"\nbatch size {size:,} ({len(batches)} batches, {len(items):,} completions)")
+        for name, s in seconds.items():
+            rate = len(items) / s
+            ratio = s / seconds["direct"]
+            rates[name].append(rate)
+            if name != "direct":
+                worst = max(worst, ratio)
+            print(f"  {name:9s} {rate:12,.0f} completions/s   {ratio:5.2f}× direct")
+    slowest = min((min(r), name) for name, r in rates.items() if name != "direct")
+    print(f"\nslowest adapter rate: {slowest[0]:,.0f} completions/s ({slowest[1]})")
+    print(f"ratio (slowest adapter / direct, any batch size): {worst:.2f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
