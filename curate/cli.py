@@ -406,25 +406,35 @@ def report_command(
 def verify_command(
     directory: Annotated[Path, typer.Argument(help="An output folder with a manifest.json.")],
     sample: Annotated[int, typer.Option(help="Rows per shard whose frames are decoded.")] = 8,
+    decode: Annotated[
+        bool, typer.Option("--decode", help="Also re-decode videos and compare their frames with the stored ones.")
+    ] = False,
+    videos: Annotated[int, typer.Option(help="Videos re-decoded with --decode (spread over the shards).")] = 4,
+    video_root: Annotated[
+        Path | None, typer.Option(help="Where the videos are for --decode (default: the manifest's).")
+    ] = None,
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
-    """Check an output folder against its manifest; exit 1 on any mismatch."""
+    """Check an output folder against its manifest (and with --decode, against its videos); exit 1 on any
+    mismatch."""
     from curate.frames.verify import verify
 
     with user_errors():
-        result = verify(directory, sample)
+        result = verify(directory, sample, decode=decode, videos=videos, video_root=video_root)
         summary = {
             "directory": str(directory),
             "ok": result.ok,
             "files": result.files,
             "rows": result.rows,
             "frames_decoded": result.frames_decoded,
+            "videos_decoded": result.videos_decoded,
             "problems": result.problems,
         }
+        checked = f", {result.videos_decoded} videos re-decoded" if decode else ""
         lines = result.problems + [
             f"{'ok' if result.ok else 'FAILED'}: {result.files} files, {result.rows} rows, "
-            f"{result.frames_decoded} frames decoded"
+            f"{result.frames_decoded} frames decoded{checked}"
         ]
         emit(summary, as_json, quiet and result.ok, lines)
     if not result.ok:

@@ -19,7 +19,17 @@ maker                      what it writes
                            data holds: the tail of ``mdat`` is cut off, as in a broken download
 ``no_frames``              an mp4 whose index lists a video stream but whose ``mdat`` holds nothing
 ``zero_byte``, ``random_bytes``  not videos at all
+``program_stream``         MPEG-2 video with B-frames in an MPEG program stream (``-f vob``/``mpeg``)
+``transport_stream``       H.264 with B-frames in an MPEG transport stream
+``bframe_avi``             MPEG-4 Part 2 (or H.264) with B-frames in AVI (no stored presentation times)
+``open_gop``               MPEG-4 Part 2 / MPEG-2 with B-frames across keyframes, container by suffix
+``vfr_switch``             25 fps for 4 s, then 5 fps (``-vsync vfr``): H.264 mp4 or MPEG-4 AVI
+``mpeg1_es``               a raw MPEG-1 video elementary stream whose header duration is wrong
 =========================  ======================================================================
+
+:func:`reference_decode` is the reference the decoders are checked against: every frame the ffmpeg CLI
+outputs (``-vsync passthrough``, autorotated, in the order the decoder emits them), with the sorted
+presentation timestamps of a full PyAV decode. :func:`psnr` compares two frames.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import functools
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -273,3 +284,207 @@ def frame_count(path: Path) -> int:
 def no_frames(path: Path) -> Path:
     """An mp4 whose ``moov`` lists a video stream with 50 frames and whose ``mdat`` is empty."""
     return over_reporting(path, kept_fraction=0.0)
+
+
+# ---------------------------------------------------------------------------------- failure kinds (issue 10)
+
+
+def program_stream(path: Path, frames: int = 100, muxer: str = "vob", width: int = 160, height: int = 96) -> Path:
+    """MPEG-2 video (B-frames, GOP 12: open GOPs) in an MPEG program stream; ``muxer`` is ``vob`` or ``mpeg``."""
+    ffmpeg(
+        *testsrc(width, height, 25),
+        "-frames:v",
+        str(frames),
+        "-c:v",
+        "mpeg2video",
+        "-bf",
+        "2",
+        "-g",
+        "12",
+        "-q:v",
+        "4",
+        "-f",
+        muxer,
+        path,
+    )
+    return Path(path)
+
+
+def transport_stream(path: Path, frames: int = 100, width: int = 160, height: int = 96) -> Path:
+    """H.264 (3 B-frames, GOP 30, closed) in an MPEG transport stream."""
+    ffmpeg(
+        *testsrc(width, height, 25),
+        "-frames:v",
+        str(frames),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-bf",
+        "3",
+        "-g",
+        "30",
+        "-pix_fmt",
+        "yuv420p",
+        "-f",
+        "mpegts",
+        path,
+    )
+    return Path(path)
+
+
+def bframe_avi(
+    path: Path, frames: int = 150, codec: str = "mpeg4", width: int = 160, height: int = 96, quality: int | None = 4
+) -> Path:
+    """AVI (which stores no presentation times) holding a stream with B-frames: ``mpeg4`` (MPEG-4 Part 2,
+    2 B-frames, GOP 30: open GOPs; at constant ``quality``, or with None at the encoder's default 200 kb/s,
+    where PyAV's libavcodec and the CLI's decode a few levels apart) or ``libx264`` (3 B-frames, GOP 30)."""
+    if codec == "libx264":
+        extra = ["-preset", "veryfast", "-bf", "3", "-pix_fmt", "yuv420p"]
+    else:
+        extra = ["-bf", "2", *(["-q:v", str(quality)] if quality else [])]
+    ffmpeg(*testsrc(width, height, 25), "-frames:v", str(frames), "-c:v", codec, "-g", "30", *extra, "-f", "avi", path)
+    return Path(path)
+
+
+def open_gop(path: Path, frames: int = 150, codec: str = "mpeg4", width: int = 160, height: int = 96) -> Path:
+    """``mpeg4`` or ``mpeg2video`` with 2 B-frames across keyframes (GOP 30; the B-frames after a keyframe
+    in decode order show before it), in the container ``path``'s suffix names (mp4, mkv)."""
+    ffmpeg(
+        *testsrc(width, height, 25), "-frames:v", str(frames), "-c:v", codec, "-bf", "2", "-g", "30", "-q:v", "4", path
+    )
+    return Path(path)
+
+
+def vfr_switch(
+    path: Path,
+    high: int = 25,
+    low: int = 5,
+    switch: float = 4.0,
+    seconds: float = 9.8,
+    width: int = 160,
+    height: int = 96,
+) -> Path:
+    """``high`` fps for ``switch`` s, then ``low`` fps until ``seconds`` (the frames keep their real times:
+    ``-vsync vfr``, time base 1/``high``). mp4 → H.264; avi → MPEG-4 Part 2 without B-frames (the AVI
+    muxer writes empty packets for the gaps, so the header counts ``seconds · high`` frames)."""
+    graph = (
+        f"testsrc2=s={width}x{height}:r={high}:d={switch}[a];"
+        f"testsrc2=s={width}x{height}:r={low}:d={seconds - switch:g}[b];"
+        f"[a][b]concat=n=2:v=1:a=0,settb=1/{high}[v]"
+    )
+    if Path(path).suffix == ".avi":
+        codec = ["-c:v", "mpeg4", "-q:v", "4", "-bf", "0"]
+    else:
+        codec = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    ffmpeg("-filter_complex", graph, "-map", "[v]", *codec, "-vsync", "vfr", path)
+    return Path(path)
+
+
+def mpeg1_es(path: Path, frames: int = 100, width: int = 160, height: int = 96) -> Path:
+    """A raw MPEG-1 video elementary stream (``-f mpeg1video``) encoded at constant quality (``-q:v``): its
+    sequence header then carries the maximum bitrate (104857200 b/s), so FFmpeg's duration estimate, file
+    size / bitrate, is a few hundredths of a second for a 4-second clip."""
+    ffmpeg(
+        *testsrc(width, height, 25),
+        "-frames:v",
+        str(frames),
+        "-c:v",
+        "mpeg1video",
+        "-q:v",
+        "4",
+        "-f",
+        "mpeg1video",
+        path,
+    )
+    return Path(path)
+
+
+# ----------------------------------------------------------------------------------------------- reference
+
+
+@dataclass
+class Reference:
+    """Every frame of a video as the ffmpeg CLI decodes it, the frames' presentation times, and the video's
+    duration: the last presentation time + the container's duration of that frame's packet (else the gap
+    before it)."""
+
+    frames: list[np.ndarray]
+    timestamps: list[float]
+    duration: float
+
+
+def read_ppm_stream(data: bytes) -> list[np.ndarray]:
+    """Frames from concatenated binary PPM images (``P6 W H 255``), as uint8 HWC RGB."""
+    frames, pos = [], 0
+    while pos < len(data):
+        fields: list[bytes] = []
+        while len(fields) < 4:
+            while data[pos : pos + 1].isspace():
+                pos += 1
+            end = pos
+            while not data[end : end + 1].isspace():
+                end += 1
+            fields.append(data[pos:end])
+            pos = end
+        pos += 1  # the single whitespace byte after the maxval
+        assert fields[0] == b"P6" and fields[3] == b"255", fields
+        width, height = int(fields[1]), int(fields[2])
+        size = width * height * 3
+        frames.append(np.frombuffer(data[pos : pos + size], np.uint8).reshape(height, width, 3))
+        pos += size
+    return frames
+
+
+def reference_decode(path: Path) -> Reference:
+    """The reference decode of ``path``: frame ``i`` is the ``i``-th frame ``ffmpeg -i PATH -vsync
+    passthrough`` outputs (autorotated, rgb24 through PPM, lossless); its time is the ``i``-th smallest
+    ``(pts − stream start) · time_base`` of a full PyAV decode (pts sorted: FFmpeg's guessed pts in AVI
+    come in decode order). The two must agree on the frame count."""
+    import av
+
+    cmd = [
+        need_ffmpeg(),
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-vsync",
+        "passthrough",
+        "-f",
+        "image2pipe",
+        "-c:v",
+        "ppm",
+        "-pix_fmt",
+        "rgb24",
+        "pipe:",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg failed: {proc.stderr.decode(errors='replace')}")
+    frames = read_ppm_stream(proc.stdout)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        pts = [frame.pts for frame in container.decode(stream)]
+        start, time_base = stream.start_time, stream.time_base
+    with av.open(str(path)) as container:
+        packets = {p.pts: p.duration for p in container.demux(video=0) if p.size and not p.is_discard}
+    assert None not in pts, "reference needs a pts on every frame"
+    start = min(pts) if start is None else start
+    timestamps = sorted(float((p - start) * time_base) for p in pts)
+    assert len(frames) == len(timestamps), f"ffmpeg CLI decodes {len(frames)} frames, PyAV {len(timestamps)}"
+    last = float((packets.get(max(pts)) or 0) * time_base)
+    if last <= 0:
+        gaps = [b - a for a, b in zip(timestamps[:-1], timestamps[1:], strict=True) if b > a]
+        last = gaps[-1] if gaps else 0.0
+    return Reference(frames, timestamps, timestamps[-1] + last)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of two uint8 frames of one shape, in dB (``inf`` when identical)."""
+    assert a.shape == b.shape, (a.shape, b.shape)
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)

@@ -353,3 +353,94 @@ def test_check_decoder_names_the_missing_tool(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ValueError, match="ffmpeg command"):
         decoders.check_decoder("ffmpeg")
+
+
+# ------------------------------------------------------------------------ trusting decord (issue 10)
+
+
+def stream_index(**changes):
+    """A StreamIndex decord is trusted with (an mp4 of closed GOPs), with ``changes`` applied."""
+    from curate.probe import StreamIndex
+
+    fields = {
+        "format": "mov,mp4,m4a,3gp,3g2,mj2",
+        "fps": 25.0,
+        "timestamps": [i / 25 for i in range(10)],
+        "last_duration": 0.04,
+        "packets": 10,
+        "discarded": 0,
+        "unique_pts": True,
+        "closed_keyframes": True,
+        "reorders": True,
+        "rotation": 0.0,
+        "first_frame": True,
+    }
+    return StreamIndex(**{**fields, **changes})
+
+
+@pytest.mark.parametrize(
+    "changes,words",
+    [
+        ({}, None),
+        ({"format": "matroska,webm"}, None),
+        ({"format": "avi", "reorders": False}, None),
+        ({"format": "mpeg"}, "'mpeg' files"),
+        ({"format": "mpegts"}, "'mpegts' files"),
+        ({"format": "mpegvideo"}, "'mpegvideo' files"),
+        ({"format": "avi"}, "AVI with B-frames"),
+        ({"timestamps": None}, "without presentation timestamps"),
+        ({"unique_pts": False}, "share presentation timestamps"),
+        ({"discarded": 1}, "marked discard"),
+        ({"closed_keyframes": False}, "open GOP"),
+    ],
+)
+def test_decord_distrust_rules(changes, words):
+    why = decoders.decord_distrust(stream_index(**changes))
+    assert why is None if words is None else words in why
+
+
+def test_read_index_of_clips(clean, clips):
+    """The demux facts the rules read: the clean clip's GOPs are closed, an MPEG-2 program stream's are not."""
+    index = decoders.pyav_index(clean)
+    assert index.format == "mov,mp4,m4a,3gp,3g2,mj2" and index.packets == 50 and index.discarded == 0
+    assert index.closed_keyframes and index.unique_pts and index.reorders and index.first_frame
+    assert index.timestamps == pytest.approx([i / 25 for i in range(50)])
+    program = decoders.pyav_index(cached(clips, "ps.vob", media.program_stream, frames=60))
+    assert program.format == "mpeg" and program.packets == 60 and not program.closed_keyframes
+
+
+def test_untrusted_decord_is_refused_and_auto_falls_back(clean, monkeypatch):
+    monkeypatch.setattr(decoders, "decord_distrust", lambda index: "a rule says no")
+    with pytest.raises(VideoError) as info:
+        decode(clean, SIXTEEN, decoder="decord")
+    assert (info.value.reason, info.value.detail) == ("decord_untrusted", "a rule says no")
+    assert decode(clean, SIXTEEN).decoder == "pyav"
+
+
+def test_decord_is_refused_when_its_times_differ_from_the_demuxer(clean, monkeypatch):
+    shifted = decoders.pyav_index(clean)
+    shifted = type(shifted)(**{**shifted.__dict__, "timestamps": [t + 0.01 for t in shifted.timestamps]})
+    monkeypatch.setattr(decoders, "pyav_index", lambda path: shifted)
+    with pytest.raises(VideoError) as info:
+        decode(clean, SIXTEEN, decoder="decord")
+    assert info.value.reason == "decord_count" and "differ" in info.value.detail
+
+
+def test_presentation_times_are_sorted():
+    from fractions import Fraction
+
+    assert decoders.presentation_times([1, 4, 2, 3], 0, Fraction(1, 25), 25.0) == pytest.approx(
+        [0.04, 0.08, 0.12, 0.16]
+    )
+    assert decoders.presentation_times([10, 12, 11], None, Fraction(1, 10), 10.0) == pytest.approx([0.0, 0.1, 0.2])
+    assert decoders.presentation_times([None, None], 0, None, 4.0) == [0.0, 0.25]  # no pts: 1 / fps apart
+
+
+def test_reference_is_the_pyav_decode(clean):
+    video = decode(clean, SIXTEEN, decoder="pyav")
+    timestamps, frames = decoders.reference(clean, video.indices + [99])
+    assert len(timestamps) == 50 and timestamps == sorted(timestamps)
+    assert [timestamps[i] for i in video.indices] == video.timestamps
+    assert 99 not in frames  # past the end
+    for index, frame in zip(video.indices, video.frames, strict=True):
+        assert np.array_equal(frames[index], frame)

@@ -9,7 +9,16 @@ import pytest
 
 from curate.frames.encode import FILE_EXT, decode_frame, encode_frame
 from curate.frames.resize import RESIZE_MODES, resize, smart_resize, target_size
-from curate.frames.sampling import Sampling, choose, fps_indices, uniform_indices
+from curate.frames.sampling import (
+    Sampling,
+    choose,
+    duration,
+    fps_indices,
+    fps_times,
+    frame_duration,
+    nearest,
+    uniform_indices,
+)
 from schemas.frames import ENCODINGS
 
 
@@ -82,6 +91,66 @@ def test_open_ended_windows():
     timestamps = [i / 10 for i in range(20)]
     assert choose(timestamps, 10.0, Sampling(num_frames=2), start=1.0) == [10, 19]
     assert choose(timestamps, 10.0, Sampling(num_frames=2), end=0.5) == [0, 5]
+
+
+# ------------------------------------------------------------------------------ time, not index (issue 10)
+
+# 25 fps for 4 s, then 5 fps until 9.8 s: 100 + 29 frames
+SWITCH = [i / 25 for i in range(100)] + [4.0 + i / 5 for i in range(29)]
+
+
+def test_duration_is_last_time_plus_one_frame():
+    assert duration([i / 25 for i in range(50)], 25.0) == pytest.approx(2.0)
+    assert duration(SWITCH, 129 / 9.8) == pytest.approx(9.8)  # the last frame lasts 0.2 s, as the one before
+    assert duration([0.04 * i + 0.04 for i in range(150)], 25.0) == pytest.approx(6.04)  # on the stream's clock
+    assert duration([0.0], 25.0) == pytest.approx(0.04)  # one frame: 1 / fps
+    assert duration([0.0], 0.0) == 0.0 and duration([], 25.0) == 0.0
+    assert frame_duration([0.0, 0.5, 1.0, 1.0], 25.0) == pytest.approx(0.5)  # the last gap that is not zero
+    assert duration(SWITCH, 25.0, last_frame=0.04) == pytest.approx(9.64)  # the packet's own duration first
+    assert duration(SWITCH, 25.0, last_frame=0.0) == pytest.approx(9.8)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 17, 50, 162, 225, 301, 1000])
+@pytest.mark.parametrize("video_fps", [10.0, 23.976, 24.0, 25.0, 29.97, 60.0])
+@pytest.mark.parametrize("fps", [0.5, 1.0, 2.0, 3.0])
+def test_fps_by_time_is_qwens_index_rule_on_a_constant_rate_clip(n, video_fps, fps):
+    timestamps = [i / video_fps for i in range(n)]
+    for lo, hi in ((4, 768), (2, 16)):
+        sampling = Sampling(mode="fps", fps=fps, min_frames=lo, max_frames=hi)
+        assert choose(timestamps, video_fps, sampling) == fps_indices(n, video_fps, fps, lo, hi)
+
+
+def test_fps_by_time_covers_a_vfr_clip_evenly():
+    indices = choose(SWITCH, 129 / 9.8, Sampling(mode="fps", fps=1.0))
+    assert len(indices) == 10  # round(9.8 s · 1 fps)
+    times = [SWITCH[i] for i in indices]
+    targets = np.linspace(0.0, SWITCH[-1], 10)
+    assert np.abs(np.array(times) - targets).max() <= 0.1 + 1e-9  # each the nearest frame (5 fps: ≤ 0.1 s off)
+    assert sum(t < 4.0 for t in times) == 4
+    by_index = fps_indices(len(SWITCH), 129 / 9.8, 1.0, 4, 768)  # the old rule, even in index
+    assert sum(SWITCH[i] < 4.0 for i in by_index) == 7  # 7 of 10 frames in the first 4 of 9.8 s
+
+
+def test_uniform_stays_even_in_index_on_a_vfr_clip():
+    indices = choose(SWITCH, 129 / 9.8, Sampling(num_frames=10))
+    assert indices == uniform_indices(129, 10)
+    assert sum(SWITCH[i] < 4.0 for i in indices) == 8  # TinyLLaVA-Video's definition, kept
+
+
+def test_fps_by_time_in_a_window_measures_the_window():
+    indices = choose(SWITCH, 129 / 9.8, Sampling(mode="fps", fps=2.0, min_frames=2), start=5.0, end=9.0)
+    times = [SWITCH[i] for i in indices]
+    assert times[0] == pytest.approx(5.0) and times[-1] == pytest.approx(9.0)
+    assert len(indices) == 8  # (9.0 − 5.0 + 0.2) s · 2 fps = 8.4 → 8
+
+
+def test_nearest():
+    times = [0.0, 0.1, 0.1, 0.5]
+    assert nearest(times, -1.0) == 0 and nearest(times, 9.0) == 3
+    assert nearest(times, 0.05) == 0  # a tie takes the earlier frame
+    assert nearest(times, 0.11) == 1  # the first of equal timestamps
+    assert nearest(times, 0.31) == 3
+    assert fps_times([], 1.0, 4, 768) == [] and fps_times([0.3], 1.0, 4, 768) == [0]
 
 
 # ------------------------------------------------------------------------------------------- encoding

@@ -2,45 +2,75 @@
 
 :func:`decode` returns a :class:`DecodedVideo` or raises :class:`VideoError` whose ``reason`` is one of
 ``missing`` (no such file), ``unreadable`` (empty, not a container, no index), ``no_video_stream``,
-``zero_frames`` (a video stream with no frame in it) or, for other failures (every packet rejected by the
-decoder, a decoder that cannot handle the file), the decoder's own one-line message. Every decoder returns
-the same :class:`DecodedVideo` for the same file:
+``zero_frames`` (a video stream with no frame in it), ``decord_untrusted`` / ``decord_rotation`` /
+``decord_count`` (decord would not return the right frames, see below) or, for other failures (every
+packet rejected by the decoder, a decoder that cannot handle the file), the decoder's own one-line message.
+
+**The reference.** Frame ``i`` of a video is the ``i``-th frame FFmpeg's decoder outputs when the whole
+stream is decoded from the start (decode order in, presentation order out) — what PyAV's sequential
+decode and ``ffmpeg -i V -fps_mode passthrough`` give. Its timestamp is the ``i``-th smallest of the
+frames' presentation timestamps: the pts are sorted, so timestamps never decrease even where the
+container stores none and FFmpeg guesses them in decode order (an AVI with B-frames). Every decoder
+returns, at each stored index, the reference's frame and timestamp, or refuses the video:
 
 - **frames**: uint8 HWC RGB (``rgb24`` from libswscale's unscaled YUV→RGB path, the conversion all three
-  use by default, so the pixels are bit-identical), display rotation applied as ``np.rot90(frame, k)``,
+  use by default, so the pixels are bit-identical where the three libavcodec builds decode alike — decord
+  bundles FFmpeg 4.1, PyAV its own, the CLI is the system's; some MPEG-4 Part 2 B-frame streams decode
+  a few levels apart between builds, PSNR 80–92 dB), display rotation applied as ``np.rot90(frame, k)``,
   ``k = round(rotation / 90) mod 4`` where ``rotation`` is the display matrix's counter-clockwise angle
   (what ``ffmpeg`` does when it autorotates);
-- **timestamps**: ``(pts − stream start) · time_base`` seconds, the frame's real presentation time
-  (decord's own convention), so variable-frame-rate clips keep their uneven spacing;
+- **timestamps**: ``(pts − stream start) · time_base`` seconds, sorted (see above), so variable-frame-rate
+  clips keep their uneven spacing;
 - **num_frames_decoded**: frames counted while reading the stream, never the container's claim;
 - **fps**: the stream's average frame rate (``avg_frame_rate``), else ``(n − 1) / (t_last − t_first)``;
-- **duration**: ``num_frames_decoded / fps`` (what was decoded, not what the header says);
-- **indices**: ``sampling.choose(timestamps, fps, sampling, start, end)``.
+- **duration**: :func:`curate.frames.sampling.duration` — last presentation time + the last frame's
+  duration (its packet's, else the gap before it; what was decoded, not what the header says;
+  ``curate filter --probe`` uses the same function and the same demuxer);
+- **indices**: ``sampling.choose(timestamps, fps, sampling, start, end)`` (uniform: even in frame index;
+  fps: even in presentation time).
 
-How each decoder counts and converts:
+How each decoder counts and converts, and what it is trusted for:
 
-- ``pyav`` decodes sequentially, counting every frame (no RGB conversion) and keeping its timestamp. The
-  indices depend on the count, so it *plans* them from the container's claim (``frames``, else
-  duration × fps, timestamps ``i / fps``), converts the planned frames while decoding, then re-chooses
-  with the true timestamps; when a chosen frame was not converted (the container over- or under-reported,
-  or VFR moved the window) a second pass converts exactly those and stops after the last (rare). A packet
-  the decoder rejects is skipped, as the ffmpeg CLI does, so a file cut short keeps its good frames.
-- ``decord`` (``VideoReader`` + ``get_batch`` of the chosen frames): its count is the packet index it
-  builds when opening (``GetFramePTS``: every packet read, not the header); when that disagrees with
-  ``len(reader)`` (the header) decord cannot reach every frame, so it refuses. decord's timestamps are
-  float32, which moves frames across a window's edges (1.2 s becomes 1.2000000477 s), so the exact ones
-  come from demuxing the file with PyAV (packets only, no decoding; their count must equal decord's).
-  decord 0.6 rotates 180° itself but cannot decode 90°/270° display matrices (it crashes on a size
-  mismatch), so those are refused; the rotation is read from the first frame PyAV decodes.
+- ``pyav`` *is* the reference: it decodes sequentially, counting every frame (no RGB conversion) and
+  keeping its pts. The indices depend on the count, so it *plans* them from the container's claim
+  (``frames``, else duration × fps, timestamps ``i / fps``), converts the planned frames while decoding,
+  then re-chooses with the true timestamps; when a chosen frame was not converted (the container over- or
+  under-reported, or VFR moved the window) a second pass converts exactly those and stops after the last
+  (rare). A packet the decoder rejects is skipped, as the ffmpeg CLI does, so a file cut short keeps its
+  good frames. Trusted for every file PyAV opens.
 - ``ffmpeg`` (ffmpeg-python over the CLI): ``ffprobe`` for the stream, then
   ``ffmpeg -copyts -i PATH -filter_complex [0:v:0]showinfo[s0] -map [s0] -f rawvideo -fps_mode passthrough
   -pix_fmt rgb24 pipe:`` (``-vsync`` before ffmpeg 5.1), which autorotates; frames are read from the pipe
-  one at a time (every frame is converted by the CLI, only the chosen ones are kept), timestamps come from
-  ``showinfo``'s pts; the same plan / second pass as PyAV.
+  one at a time (every frame is converted by the CLI, only the chosen ones are kept). Timestamps are the
+  sorted pts of the packets PyAV demuxes (:func:`curate.probe.read_index`) when there are as many as
+  frames piped — where the container stores no pts (AVI, elementary streams) FFmpeg guesses them, and
+  the CLI's FFmpeg may guess differently from PyAV's, so one demuxer decides for every decoder — else
+  the sorted ``showinfo`` pts (the CLI's best-effort timestamps); the same plan / second pass as PyAV.
   The CLI's own messages do not say which packet failed, so a stream yielding no frame is ``zero_frames``
   with ffmpeg's last lines as the detail.
-- ``auto`` tries decord and falls back to PyAV on any failure (AV1, VP9 in decord's FFmpeg 4.1, rotated
-  or damaged files); when both fail, PyAV's reason is the one reported.
+  Trusted for every file; its frames equal PyAV's except where the two libavcodec builds differ.
+- ``decord`` (``VideoReader`` + ``get_batch`` of the chosen frames) seeks: it jumps to the keyframe it
+  believes precedes a frame and counts frames from there, with keyframe positions taken in *decode*
+  order and frame positions in *presentation* order, and with ``av_seek_frame`` by timestamp. That is
+  right only where the container has an exact seek index and decode and presentation order agree at
+  every keyframe; elsewhere it returns a neighbouring frame (PSNR 8–28 dB against the reference). So
+  before decoding, the file is demuxed with PyAV (:func:`curate.probe.read_index`, packets only) and
+  decord is refused (``decord_untrusted``, naming the rule) unless all of these hold:
+  the container is mp4/mov, Matroska/WebM, FLV or AVI (not MPEG program/transport streams, elementary
+  streams or anything else); every packet has a pts and no two share one; no packet is marked discard
+  (an mp4 edit list cutting frames: decord would return them); every keyframe is at the same position
+  in decode and presentation order (closed GOPs: not MPEG-2/MPEG-4 Part 2 with leading B-frames); and in
+  AVI, which stores no presentation times, the stream does not reorder frames (no B-frames).
+  Its count is the packet index it builds when opening (``GetFramePTS``: every packet read, not the
+  header); when that disagrees with ``len(reader)`` (the header) or with PyAV's packet count, or its
+  timestamps with PyAV's, decord cannot reach every frame, so it refuses (``decord_count``). decord's
+  timestamps are float32, which moves frames across a window's edges (1.2 s becomes 1.2000000477 s), so
+  the exact ones come from PyAV's demux. decord 0.6 rotates 180° itself but cannot decode 90°/270° display
+  matrices (it crashes on a size mismatch), so those are refused (``decord_rotation``).
+- ``auto`` tries decord and falls back to PyAV on any refusal or failure (AV1, VP9 in decord's FFmpeg
+  4.1, rotated, damaged or untrusted files); when both fail, PyAV's reason is the one reported. So
+  ``auto`` always returns the reference's frames; a forced ``--decoder decord`` rejects what it cannot
+  decode right instead of storing wrong frames.
 """
 
 from __future__ import annotations
@@ -55,10 +85,12 @@ from fractions import Fraction
 
 import numpy as np
 
-from curate.frames.sampling import Sampling, choose
+from curate.frames.sampling import Sampling, choose, duration
 
 DECODERS = ("auto", "decord", "pyav", "ffmpeg")
 REASONS = ("missing", "unreadable", "no_video_stream", "zero_frames")
+# Containers whose seek index decord 0.6 uses exactly (see the module docstring); AVI only without B-frames.
+DECORD_FORMATS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "flv", "avi")
 
 
 class VideoError(Exception):
@@ -200,8 +232,14 @@ def sample(
 
 
 def result(
-    decoder: str, timestamps: list[float], fps: float, indices: list[int], kept: dict[int, np.ndarray]
+    decoder: str,
+    timestamps: list[float],
+    fps: float,
+    indices: list[int],
+    kept: dict[int, np.ndarray],
+    last_frame: float = 0.0,
 ) -> DecodedVideo:
+    """The :class:`DecodedVideo`; ``last_frame``: the last frame's own duration in seconds (0: unknown)."""
     frames = [kept[i] for i in indices]
     n = len(timestamps)
     height, width = frames[0].shape[:2]
@@ -211,7 +249,7 @@ def result(
         timestamps=[timestamps[i] for i in indices],
         num_frames_decoded=n,
         fps=float(fps),
-        duration=n / fps if fps > 0 else 0.0,
+        duration=duration(timestamps, fps, last_frame),
         height=int(height),
         width=int(width),
         decoder=decoder,
@@ -237,8 +275,9 @@ def open_pyav(path: str):
     return container
 
 
-def pyav_frames(container, stream, errors: list[str]) -> Iterator:
-    """Decoded frames in order; a packet the demuxer or decoder rejects is noted in ``errors`` and skipped."""
+def pyav_frames(container, stream, errors: list[str], durations: dict[int, int] | None = None) -> Iterator:
+    """Decoded frames in order; a packet the demuxer or decoder rejects is noted in ``errors`` and skipped.
+    ``durations`` collects each packet's duration by its pts."""
     import av
 
     packets = container.demux(stream)
@@ -250,6 +289,8 @@ def pyav_frames(container, stream, errors: list[str]) -> Iterator:
         except av.error.FFmpegError as exc:  # a damaged file: the demuxer cannot go on
             errors.append(message(exc))
             return
+        if durations is not None and packet.pts is not None and packet.duration:
+            durations[packet.pts] = packet.duration
         try:
             frames = stream.decode(packet)
         except av.error.FFmpegError as exc:
@@ -271,32 +312,61 @@ def pyav_rate(container, stream) -> tuple[float, int]:
     return fps, claimed
 
 
+def presentation_times(raw: list[int | None], base: int | None, time_base, fps: float) -> list[float]:
+    """Sorted presentation times in seconds of frames whose pts (in output order) are ``raw``:
+    ``(pts − base) · time_base`` (``base``: the stream's start, else the smallest pts). A frame without a
+    pts gets the previous one's time + ``1 / fps``."""
+    known = [p for p in raw if p is not None]
+    if base is None and known:
+        base = min(known)
+    times: list[float] = []
+    for pts in raw:
+        if pts is not None and time_base is not None:
+            times.append(float((pts - base) * time_base))
+        else:
+            times.append(times[-1] + 1 / (fps or 1.0) if times else 0.0)
+    return sorted(times)
+
+
+def pyav_pass(
+    path: str, wanted: set[int], count_all: bool, fps: float, errors: list[str], info: dict | None = None
+) -> tuple[list[float], dict[int, np.ndarray]]:
+    """One sequential PyAV decode of ``path``: every frame's timestamp (sorted; see the module docstring) and
+    the ``wanted`` frames as RGB (rotation applied). With ``count_all`` false it stops after the last wanted
+    frame (the timestamps then cover only the frames read). Decoder errors go to ``errors``; with
+    ``count_all``, ``info["last_frame"]`` is set to the last frame's packet duration in seconds (0: unknown)."""
+    raw: list[int | None] = []
+    durations: dict[int, int] = {}
+    kept: dict[int, np.ndarray] = {}
+    last = max(wanted, default=-1)
+    with open_pyav(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        base, time_base = stream.start_time, stream.time_base
+        for frame in pyav_frames(container, stream, errors, durations):
+            raw.append(frame.pts)
+            index = len(raw) - 1
+            if index in wanted:
+                kept[index] = rotate(frame.to_ndarray(format="rgb24"), getattr(frame, "rotation", 0) or 0)
+            if not count_all and index >= last:
+                break
+    known = [p for p in raw if p is not None]
+    if info is not None and count_all:
+        last_pts = max(known, default=None)
+        ticks = durations.get(last_pts, 0) if last_pts is not None else 0
+        info["last_frame"] = float(ticks * time_base) if time_base is not None else 0.0
+    return presentation_times(raw, base, time_base, fps), kept
+
+
 def decode_pyav(path: str, sampling: Sampling, start: float | None = None, end: float | None = None) -> DecodedVideo:
-    """PyAV decoder (see the module docstring)."""
+    """PyAV decoder, the reference (see the module docstring)."""
     with open_pyav(path) as container:
         fps, claimed = pyav_rate(container, container.streams.video[0])
     errors: list[str] = []
+    info: dict = {}
 
     def one_pass(wanted: set[int], count_all: bool) -> tuple[list[float], dict[int, np.ndarray]]:
-        timestamps: list[float] = []
-        kept: dict[int, np.ndarray] = {}
-        last = max(wanted, default=-1)
-        with open_pyav(path) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            base, time_base = stream.start_time, stream.time_base
-            for frame in pyav_frames(container, stream, errors):
-                if frame.pts is not None and time_base is not None:
-                    base = frame.pts if base is None else base
-                    timestamps.append(float((frame.pts - base) * time_base))
-                else:
-                    timestamps.append(timestamps[-1] + 1 / (fps or 1.0) if timestamps else 0.0)
-                index = len(timestamps) - 1
-                if index in wanted:
-                    kept[index] = rotate(frame.to_ndarray(format="rgb24"), getattr(frame, "rotation", 0) or 0)
-                if not count_all and index >= last:
-                    break
-        return timestamps, kept
+        return pyav_pass(path, wanted, count_all, fps, errors, info)
 
     try:
         timestamps, fps, indices, kept = sample(one_pass, claimed, fps, sampling, start, end)
@@ -304,32 +374,43 @@ def decode_pyav(path: str, sampling: Sampling, start: float | None = None, end: 
         if exc.reason == "zero_frames" and errors:
             raise VideoError(errors[0], "no frame decoded; first decoder error") from None
         raise
-    return result("pyav", timestamps, fps, indices, kept)
+    return result("pyav", timestamps, fps, indices, kept, info.get("last_frame", 0.0))
 
 
-def pyav_index(path: str) -> tuple[float, list[float] | None]:
-    """(display rotation of the first frame, every packet's exact timestamp in presentation order) by demuxing
-    with PyAV, decoding only until the first frame; timestamps are None when a packet has no pts."""
-    import av
+def reference(path: str, indices: list[int]) -> tuple[list[float], dict[int, np.ndarray]]:
+    """The reference decode (PyAV, whole stream, presentation order): every frame's timestamp and the frames
+    at ``indices`` (those past the end are absent). What ``curate verify --decode`` compares shards with."""
+    path = os.fspath(path)
+    check_file(path)
+    with open_pyav(path) as container:
+        fps, _ = pyav_rate(container, container.streams.video[0])
+    return pyav_pass(path, set(indices), True, fps, [])
+
+
+def pyav_index(path: str):
+    """:func:`curate.probe.read_index` of ``path`` (packets demuxed with PyAV, only the first frame decoded)."""
+    from curate.probe import read_index
 
     with open_pyav(path) as container:
-        stream = container.streams.video[0]
-        base, time_base = stream.start_time, stream.time_base
-        pts: list[int | None] = []
-        first = None
-        for packet in container.demux(stream):
-            if first is None:
-                try:
-                    first = next(iter(stream.decode(packet)), None)
-                except av.error.FFmpegError:
-                    pass
-            if packet.size:
-                pts.append(packet.pts)
-    rotation = float(getattr(first, "rotation", 0) or 0) if first is not None else 0.0
-    if not pts or None in pts or time_base is None:
-        return rotation, None
-    base = min(pts) if base is None else base
-    return rotation, [float((p - base) * time_base) for p in sorted(pts)]
+        return read_index(container)
+
+
+def decord_distrust(index) -> str | None:
+    """Why decord 0.6 would return other frames than the reference for a stream with this
+    :class:`curate.probe.StreamIndex`, or None when nothing says so (the rules of the module docstring)."""
+    if index.format not in DECORD_FORMATS:
+        return f"decord seeks inexactly in {index.format!r} files (no exact seek index)"
+    if index.timestamps is None:
+        return "packets without presentation timestamps"
+    if not index.unique_pts:
+        return "packets share presentation timestamps"
+    if index.discarded:
+        return f"{index.discarded} packets marked discard (edit list), which decord would return as frames"
+    if not index.closed_keyframes:
+        return "open GOP: a keyframe's decode position differs from its presentation position"
+    if index.format == "avi" and index.reorders:
+        return "AVI with B-frames: no presentation timestamps stored, frames reordered"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- decord
@@ -344,11 +425,11 @@ def decode_decord(path: str, sampling: Sampling, start: float | None = None, end
         raise VideoError("decord_unavailable", message(exc)) from None
     decord.logging.set_level(decord.logging.QUIET)  # its FFmpeg's console noise; failures raise anyway
     try:
-        rotation, exact = pyav_index(path)
-    except VideoError:
-        rotation, exact = 0.0, None
-    if int(round(rotation / 90)) % 2:
-        raise VideoError("decord_rotation", f"decord 0.6 cannot decode a {rotation:g}° display rotation")
+        index, unindexed = pyav_index(path), None
+    except VideoError as exc:  # decord's own message comes first (it may not open the file either)
+        index, unindexed = None, exc
+    if index is not None and int(round(index.rotation / 90)) % 2:
+        raise VideoError("decord_rotation", f"decord 0.6 cannot decode a {index.rotation:g}° display rotation")
     try:
         reader = decord.VideoReader(path, ctx=decord.cpu(0))
     except RuntimeError as exc:  # decord's "Error reading <path>": the container does not open
@@ -356,14 +437,24 @@ def decode_decord(path: str, sampling: Sampling, start: float | None = None, end
     except Exception as exc:
         raise VideoError(decord_message(exc)) from None
     try:
+        if unindexed is not None:
+            raise VideoError(unindexed.reason, f"{unindexed.detail} (PyAV cannot index it to check decord)")
+        distrust = decord_distrust(index)
+        if distrust:
+            raise VideoError("decord_untrusted", distrust)
         pts = _CAPI_VideoReaderGetFramePTS(reader._handle).asnumpy()
         if not len(pts):
             raise VideoError("zero_frames", "decord indexed no frames")
         if len(pts) != len(reader):
             raise VideoError("decord_count", f"header claims {len(reader)} frames, index holds {len(pts)}")
-        if exact is not None and len(exact) != len(pts):
-            raise VideoError("decord_count", f"decord indexed {len(pts)} frames, the demuxer {len(exact)}")
-        timestamps = exact if exact is not None else [float(t) for t in pts[:, 0]]
+        timestamps = index.timestamps
+        if len(timestamps) != len(pts):
+            raise VideoError("decord_count", f"decord indexed {len(pts)} frames, the demuxer {len(timestamps)}")
+        exact = np.asarray(timestamps)
+        excess = np.abs(pts[:, 0].astype(np.float64) - exact) - 4 * np.finfo(np.float32).eps * np.abs(exact)
+        drift = float(np.max(excess))
+        if drift > 1e-3:  # float32 rounding allowed for
+            raise VideoError("decord_count", f"decord's frame times differ from the demuxer's by {drift:.3g} s")
         fps = measured_fps(reader.get_avg_fps(), timestamps)
         indices = choose(timestamps, fps, sampling, start, end)
         unique = sorted(set(indices))
@@ -377,7 +468,7 @@ def decode_decord(path: str, sampling: Sampling, start: float | None = None, end
     if batch.ndim != 4 or batch.shape[-1] != 3:
         raise VideoError("decord_shape", f"decord returned frames of shape {batch.shape}")
     kept = {i: np.ascontiguousarray(batch[j]) for j, i in enumerate(unique)}
-    return result("decord", timestamps, fps, indices, kept)
+    return result("decord", timestamps, fps, indices, kept, index.last_duration)
 
 
 # ---------------------------------------------------------------------------------------------- ffmpeg
@@ -445,6 +536,11 @@ def ffmpeg_times(log: str, start_pts: int, time_base: Fraction | None) -> list[f
 def decode_ffmpeg(path: str, sampling: Sampling, start: float | None = None, end: float | None = None) -> DecodedVideo:
     """ffmpeg CLI decoder (see the module docstring)."""
     stream = ffmpeg_stream(path)
+    try:
+        index = pyav_index(path)
+        packets, last_frame = index.timestamps or [], index.last_duration
+    except VideoError:  # PyAV cannot read it: the CLI's own timestamps
+        packets, last_frame = [], 0.0
     height, width = ffmpeg_geometry(stream)
     rate = ratio(stream.get("avg_frame_rate")) or ratio(stream.get("r_frame_rate"))
     fps = float(rate) if rate else 0.0
@@ -456,6 +552,7 @@ def decode_ffmpeg(path: str, sampling: Sampling, start: float | None = None, end
         claimed = round(float(duration) * fps)
     size = height * width * 3
     errors: list[str] = []
+    info = {"last_frame": last_frame}
 
     def one_pass(wanted: set[int], count_all: bool) -> tuple[list[float], dict[int, np.ndarray]]:
         kept: dict[int, np.ndarray] = {}
@@ -486,7 +583,11 @@ def decode_ffmpeg(path: str, sampling: Sampling, start: float | None = None, end
         times = ffmpeg_times(text, start_pts, time_base)[:count]
         if count_all and len(times) != count:
             raise VideoError("ffmpeg_showinfo", f"{count} frames piped but {len(times)} timestamps logged")
-        return times, kept
+        if count_all and len(packets) == count:
+            return list(packets), kept
+        if count_all:  # the CLI's timestamps: the gap before the last frame stands for its duration
+            info["last_frame"] = 0.0
+        return sorted(times), kept
 
     try:
         timestamps, fps, indices, kept = sample(one_pass, claimed, fps, sampling, start, end)
@@ -494,4 +595,4 @@ def decode_ffmpeg(path: str, sampling: Sampling, start: float | None = None, end
         if exc.reason == "zero_frames" and errors:
             raise VideoError("zero_frames", f"ffmpeg: {errors[0]}") from None
         raise
-    return result("ffmpeg", timestamps, fps, indices, kept)
+    return result("ffmpeg", timestamps, fps, indices, kept, info["last_frame"])
