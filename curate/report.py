@@ -33,8 +33,10 @@ table { border-collapse: collapse; font-size: 14px; margin: 8px 0 16px; }
 th, td { border: 1px solid #ccc; padding: 3px 10px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
-.sheet td { text-align: center; vertical-align: top; font-size: 11px; }
-.sheet td:first-child { text-align: left; font-size: 13px; max-width: 260px; word-break: break-all; }
+.sheet .video { margin: 10px 0 18px; }
+.sheet .name { font-size: 13px; overflow-wrap: anywhere; margin-bottom: 4px; }
+.sheet .frames { display: flex; flex-wrap: wrap; gap: 6px; }
+.sheet figure { margin: 0; font-size: 11px; text-align: center; }
 .sheet img { width: 128px; image-rendering: pixelated; display: block; }
 .note { color: #888; font-style: italic; }
 """
@@ -145,15 +147,16 @@ def _frame_uri(frame: dict, encoding: str, height: int, width: int) -> str:
 
 
 def _contact_sheet(shards: list[Path], videos: int, frames: int) -> tuple[str, int]:
-    """Rows of the first ``videos`` videos × up to ``frames`` of their frames (evenly picked)."""
-    rows: list[str] = []
+    """The first ``videos`` videos, each as its name (on a line of its own, so any length stays readable)
+    above up to ``frames`` of its frames (evenly picked, wrapping on narrow pages)."""
+    blocks: list[str] = []
     total = 0
     for shard in shards:
         pf = pq.ParquetFile(shard)
         total += pf.metadata.num_rows
-        if len(rows) >= videos:
+        if len(blocks) >= videos:
             continue
-        for r in pf.read().slice(0, videos - len(rows)).to_pylist():
+        for r in pf.read().slice(0, videos - len(blocks)).to_pylist():
             stored = r["frames"] or []
             n = len(stored)
             pick = (
@@ -166,17 +169,18 @@ def _contact_sheet(shards: list[Path], videos: int, frames: int) -> tuple[str, i
                 try:
                     uri = _frame_uri(stored[i], r["encoding"], r["height"], r["width"])
                 except Exception as exc:  # noqa: BLE001 - one bad frame must not sink the report
-                    cells.append(f'<td class="note">undecodable: {_esc(exc)}</td>')
+                    cells.append(f'<figure class="note">undecodable: {_esc(exc)}</figure>')
                     continue
                 t = (r.get("timestamps") or [None] * n)[i]
                 label = f"#{r['frame_indices'][i]}" + (f" · {t:.2f}s" if t is not None else "")
-                cells.append(f'<td><img src="{uri}" alt="{_esc(label)}">{_esc(label)}</td>')
+                cells.append(f'<figure><img src="{uri}" alt="{_esc(label)}">{_esc(label)}</figure>')
             info = (
                 f"{_esc(r['video'])}<br><span class='meta'>{n} frames of {r['num_frames_decoded']} decoded · "
                 f"{r['width']}×{r['height']} {_esc(r['encoding'])}</span>"
             )
-            rows.append(f"<tr><td>{info}</td>{''.join(cells)}</tr>")
-    return '<table class="sheet"><tbody>' + "".join(rows) + "</tbody></table>", total
+            name, strip = f'<div class="name">{info}</div>', f'<div class="frames">{"".join(cells)}</div>'
+            blocks.append(f'<div class="video">{name}{strip}</div>')
+    return '<div class="sheet">' + "".join(blocks) + "</div>", total
 
 
 def report(

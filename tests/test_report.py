@@ -3,6 +3,8 @@ in headless Chromium (Debian's ``chromium`` package, installed by scripts/setup.
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -99,7 +101,8 @@ def test_frames_and_passrate_report(everything, tmp_path):
     page = out.read_text()
     assert_self_contained(page)
     frames = section(page, "frames")
-    assert frames.count("<tr>") == 3 and frames.count("data:image/jpeg;base64,") == 3 * 4  # all 4 sampled frames
+    assert frames.count('<div class="video">') == 3
+    assert frames.count("data:image/jpeg;base64,") == 3 * 4  # all 4 sampled frames
     assert "first 3 of 3 videos" in frames
     passrate = section(page, "passrate")
     assert "data:image/png;base64," in passrate and "<td>0.516</td>" in passrate
@@ -172,3 +175,32 @@ def test_report_renders_in_headless_chromium(everything, tmp_path):
     assert white < 0.95 * rgb.width * rgb.height
     # the contact sheet is drawn: testsrc frames are saturated colour bars
     assert sum(n for n, (r, g, b) in colours if max(r, g, b) - min(r, g, b) > 120) > 5000
+
+
+def test_contact_sheet_names_stay_readable_at_any_length(tmp_path, library):
+    """A long video path is laid out on whole lines above its frames, not squeezed beside them: Chromium
+    lays the page out at a laptop width and a script appended to a copy of the page measures the name."""
+    long_dir = tmp_path / "videos" / ("a_rather_long_folder_name_" * 3) / "and_another_level"
+    long_dir.mkdir(parents=True)
+    shutil.copy(library / "a.mp4", long_dir / "clip_with_a_descriptive_name_0001.mp4")
+    name = str((long_dir / "clip_with_a_descriptive_name_0001.mp4").relative_to(tmp_path / "videos"))
+    mcq = make_table(tmp_path / "in", [name])
+    out = tmp_path / "out"
+    run_extract(config(mcq, tmp_path / "videos", out, size=64))
+    page = report(out).read_text()
+    probe = tmp_path / "probe.html"
+    measure = (
+        "<script>const n = document.querySelector('.sheet .name');"
+        "const r = n.getBoundingClientRect(); const line = parseFloat(getComputedStyle(n).lineHeight) || 16;"
+        "document.body.setAttribute('data-measured', JSON.stringify({width: r.width, height: r.height, line}));"
+        "</script>"
+    )
+    probe.write_text(page.replace("</body>", measure + "</body>"))
+    result = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
+         "--window-size=1000,800", "--dump-dom", probe.resolve().as_uri()],
+        check=True, capture_output=True, text=True, timeout=120,
+    )
+    measured = json.loads(html.unescape(re.search(r'data-measured="([^"]*)"', result.stdout).group(1)))
+    assert measured["width"] > 600  # the name has the page's width, not a narrow column
+    assert measured["height"] <= 6 * measured["line"]  # the name and its metadata line: a few lines, not dozens
