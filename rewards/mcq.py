@@ -130,6 +130,9 @@ def _gold_from_text(gold: str, options: tuple[str, ...] | None) -> int | None:
 def _without_letters(options: list[str]) -> list[str]:
     """Option texts without their letters when every option carries its own in order (Video-R1 writes
     ``["A. cat", "B. dog"]``); otherwise unchanged."""
+    first = options[0].lstrip() if options else ""
+    if not first.startswith(("A", "(A")):  # the common case: plain option texts
+        return options
     stripped = []
     for i, text in enumerate(options):
         head = text.lstrip()
