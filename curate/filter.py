@@ -37,6 +37,7 @@ import polars as pl
 
 from curate import manifest
 from curate.errors import UserError
+from curate.lock import output_lock
 from curate.normalize import LETTERS, norm_answer_text, norm_text, normalize
 from curate.probe import probe_many
 from curate.readers import fill_records, load_nextqa_map, read
@@ -47,6 +48,7 @@ from schemas.mcq import MAX_OPTIONS, MIN_OPTIONS, PROBLEM_TYPE, write_mcq
 from schemas.rejects import write_rejects
 
 STAGE = "filter"
+OUTPUTS = ("mcq.parquet", "rejects.parquet", "stats.json", manifest.NAME)
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
@@ -364,6 +366,11 @@ def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | No
         raise UserError("--limit and --sample take a non-negative count")
     if config.video_root is not None and not config.video_root.is_dir():
         raise UserError(f"{config.video_root}: --video-root is not a directory")
+    with output_lock(config.output, clean={"": OUTPUTS}):  # one writer; a killed run's temporaries go
+        return _run(config, progress)
+
+
+def _run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | None) -> FilterResult:
     fingerprint = manifest.fingerprint(
         STAGE, _config_dict(config), [*config.inputs, *([config.passrate] if config.passrate else [])]
     )
@@ -440,7 +447,7 @@ def _write_outputs(
         write_rejects(rejected.rename({"reject": "reason"}).select(REJECT_COLUMNS).to_arrow(), out / "rejects.parquet")
         write_json_atomic(stats, out / "stats.json")
         write_mcq(kept.select(MCQ_COLUMNS).to_arrow(), mcq_path)
-        files = ["mcq.parquet", "rejects.parquet", "stats.json"]
+        files = [name for name in OUTPUTS if name != manifest.NAME]
         manifest.write(out, STAGE, fingerprint, _config_dict(config), config.inputs, files)
     except BaseException:
         mcq_path.unlink(missing_ok=True)

@@ -61,8 +61,12 @@ def write(out: Path, stage: str, fp: str, config: dict, inputs: list[Path], file
     write_json_atomic(manifest, out / NAME)
 
 
-def completed(out: Path, fp: str) -> dict | None:
-    """The manifest (with ``stats`` loaded) when ``out`` holds a finished run with fingerprint ``fp``."""
+def completed(out: Path, fp: str, check: str = "sha256") -> dict | None:
+    """The manifest when ``out`` holds a finished run with fingerprint ``fp``, else None. Every output
+    it lists must still match: by sha256 (``check="sha256"``) or, for outputs too large to hash on
+    every rerun (frame shards), by size (``check="size"``; ``curate verify`` hashes them). When
+    ``stats.json`` is one of the outputs it is loaded as ``stats``. Reads only: a finished stage's
+    rerun returns before writing anything."""
     path = out / NAME
     if not path.is_file():
         return None
@@ -71,9 +75,13 @@ def completed(out: Path, fp: str) -> dict | None:
         if manifest.get("fingerprint") != fp:
             return None
         for entry in manifest["outputs"]:
-            if sha256_file(out / entry["file"]) != entry["sha256"]:
+            target = out / entry["file"]
+            if target.stat().st_size != entry["bytes"]:
                 return None
-        manifest["stats"] = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+            if check == "sha256" and sha256_file(target) != entry["sha256"]:
+                return None
+        if any(entry["file"] == "stats.json" for entry in manifest["outputs"]):
+            manifest["stats"] = json.loads((out / "stats.json").read_text(encoding="utf-8"))
         return manifest
     except (OSError, ValueError, KeyError, TypeError):
         return None

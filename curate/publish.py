@@ -19,6 +19,8 @@ for ``--revision``, and ``upload_large_folder`` (resumable: rerun the same comma
 or, on huggingface_hub versions where that was folded into it, ``upload_folder`` (also resumable there).
 The token comes from ``HF_TOKEN`` or the cached login (``hf auth login``) and is never printed.
 ``dry_run`` prints the file plan and the card and touches neither the network nor the staging folder.
+A publish holds the staging folder's lock (:mod:`curate.lock`) while it stages and uploads: a second
+publish through the same staging folder is refused at once.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from curate.errors import UserError
+from curate.lock import output_lock
 from schemas.atomic import atomic_path
 
 CONFIGS = ("mcq", "frames", "exemplars", "passrate")
@@ -453,16 +456,17 @@ def stage(
     """Lay ``directory`` out as the dataset repository in ``staging_dir`` and write its README.md."""
     result = plan(directory, repo_id, license, citation)
     staging = Path(staging_dir)
-    staging.mkdir(parents=True, exist_ok=True)
-    wanted = {f.path_in_repo for f in result.files} | {"README.md"}
-    for sub in ("data", "meta"):
-        for old in sorted((staging / sub).rglob("*")) if (staging / sub).is_dir() else []:
-            if old.is_file() and old.relative_to(staging).as_posix() not in wanted:
-                old.unlink()
-    for f in result.files:
-        _place(f.source, staging / f.path_in_repo)
-    with atomic_path(staging / "README.md") as tmp:
-        Path(tmp).write_text(result.card, encoding="utf-8")
+    # one writer per staging folder; README.md's temporary from a killed run would be uploaded: remove it
+    with output_lock(staging, clean={"": ("README.md",)}):
+        wanted = {f.path_in_repo for f in result.files} | {"README.md"}
+        for sub in ("data", "meta"):  # also removes a killed run's temporaries there
+            for old in sorted((staging / sub).rglob("*")) if (staging / sub).is_dir() else []:
+                if old.is_file() and old.relative_to(staging).as_posix() not in wanted:
+                    old.unlink()
+        for f in result.files:
+            _place(f.source, staging / f.path_in_repo)
+        with atomic_path(staging / "README.md") as tmp:
+            Path(tmp).write_text(result.card, encoding="utf-8")
     return result
 
 
@@ -545,13 +549,14 @@ def publish(
         return PublishResult(repo_id, private, revision, True, result)
     hub, token = _hub_api(api)
     staging_dir = Path(staging) if staging is not None else directory / STAGING
-    result = stage(directory, staging_dir, repo_id, license, citation)
-    calls: list[str] = []
-    try:
-        url = _upload(hub, staging_dir, repo_id, private, revision, calls)
-    except UserError:
-        raise
-    except Exception as exc:  # the Hub's errors (HTTP, auth, connection) become one line, tokens redacted
-        step = {0: "create_repo", 1: "create_branch" if revision else "upload"}.get(len(calls), "upload")
-        raise UserError(f"{repo_id}: {step} failed: {_redact(str(exc), token)} (rerun to resume)") from None
+    with output_lock(staging_dir):  # held while staging and uploading: no other publish re-stages it meanwhile
+        result = stage(directory, staging_dir, repo_id, license, citation)
+        calls: list[str] = []
+        try:
+            url = _upload(hub, staging_dir, repo_id, private, revision, calls)
+        except UserError:
+            raise
+        except Exception as exc:  # the Hub's errors (HTTP, auth, connection) become one line, tokens redacted
+            step = {0: "create_repo", 1: "create_branch" if revision else "upload"}.get(len(calls), "upload")
+            raise UserError(f"{repo_id}: {step} failed: {_redact(str(exc), token)} (rerun to resume)") from None
     return PublishResult(repo_id, private, revision, False, result, staging_dir, url, calls)

@@ -45,13 +45,19 @@ When a step is skipped:
   deleted first; with the same ones it resumes (only new questions are sampled).
 
 A step that runs changes its output, and so the hash of every later step that reads it: changing one
-option reruns that step and the ones downstream of it, nothing before it. ``start``/``until``
-(``--from``/``--until``, a step's name or stage) restrict which steps are considered; the outputs of
-earlier steps are still referenced by path.
+option reruns that step and the ones downstream of it, nothing before it; a skipped step writes
+nothing. ``start``/``until`` (``--from``/``--until``, a step's name or stage) restrict which steps are
+considered; the outputs of earlier steps are still referenced by path.
+
+Each step holds the lock of the folder it writes (:mod:`curate.lock`: the output folder; for ``export``
+the folder of its file) from its up-to-date check to its sidecar, so a second ``curate run`` (or a
+stage by hand) on the same folder is refused at once; once held, the temporaries a killed run left
+there, and beside the folder for its sidecar, are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import inspect
@@ -59,7 +65,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -501,41 +507,12 @@ def _extract_config(step: Step, executor: str | None):
     )
 
 
-def _extract_done(config) -> bool:
-    """Whether ``config.output`` holds a finished run of exactly this config and input (the manifest's
-    fingerprint, computed as the stage computes it, and each output's size)."""
-    from curate import manifest
-    from curate.frames.extract import STAGE
-    from curate.frames.keys import frames_config
-
-    mcq = config.mcq_dir / "mcq.parquet" if config.mcq_dir.is_dir() else config.mcq_dir
-    described = {
-        "config": {
-            **frames_config(config.shaping),
-            "decoder": config.shaping.decoder,
-            "executor": config.executor,
-            "mcq": str(mcq),
-            "video_root": str(config.video_root),
-        }
-    }
-    if not mcq.is_file():
-        return False
-    expected = manifest.fingerprint(STAGE, described, [mcq])
-    try:
-        found = json.loads((config.output / manifest.NAME).read_text(encoding="utf-8"))
-        if found.get("stage") != STAGE or found.get("fingerprint") != expected:
-            return False
-        return all((config.output / e["file"]).stat().st_size == e["bytes"] for e in found["outputs"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-
-
 def _extract(step: Step, ctx: dict) -> StepResult:
-    from curate.frames.extract import run
+    from curate.frames.extract import finished, run
     from curate.frames.keys import frames_config
 
     config = _extract_config(step, ctx.get("executor"))
-    if _extract_done(config):
+    if finished(config):  # the stage's own rule: manifest fingerprint and output sizes
         return StepResult(step.name, step.stage, step.output, "skipped")
     pinned = config.output / "_work" / "config.json"
     if pinned.is_file():
@@ -546,8 +523,8 @@ def _extract(step: Step, ctx: dict) -> StepResult:
         if previous != json.loads(json.dumps(frames_config(config.shaping))):
             _clear(config.output, "extract-frames")  # other shaping: the stage would refuse to mix them
     result = run(config, progress=ctx.get("progress"))
-    summary = {k: v for k, v in vars(result).items() if k != "output"}
-    return StepResult(step.name, step.stage, step.output, "ran", summary)
+    summary = {k: v for k, v in vars(result).items() if k not in ("output", "up_to_date")}
+    return StepResult(step.name, step.stage, step.output, "skipped" if result.up_to_date else "ran", summary)
 
 
 def _coldstart_config(step: Step):
@@ -693,5 +670,34 @@ def run_recipe(
     for step in select(recipe.steps, start, until):
         if on_step is not None:
             on_step(step)
-        results.append(RUNNERS[step.stage](step, ctx))
+        with _step_lock(step):
+            results.append(RUNNERS[step.stage](step, ctx))
     return results
+
+
+@contextlib.contextmanager
+def _step_lock(step: Step) -> Iterator[None]:
+    """Hold the folder a step writes for the whole step (its up-to-date check, any clearing, the stage,
+    the sidecar): a second ``curate run`` (or stage) on that folder is refused at once. Once held, the
+    temporaries a killed run left there (the stage removes its own) and those of the step's sidecar go.
+    ``publish`` locks its staging folder itself."""
+    from curate.lock import output_lock
+    from schemas.atomic import remove_temporaries
+
+    if step.stage == "publish" or step.output is None:
+        yield
+        return
+    sidecar = _sidecar(step)
+    if step.stage == "export":  # a file: its folder holds the file, its sidecar and its frames folder
+        from curate.export import frames_dir_for
+
+        with output_lock(step.output.parent, clean={"": (step.output.name, sidecar.name)}):
+            frames = frames_dir_for(step.output)
+            for folder in [frames, *(frames.iterdir() if frames.is_dir() else [])]:
+                if folder.is_dir():
+                    remove_temporaries(folder)
+            yield
+        return
+    with output_lock(step.output):
+        remove_temporaries(sidecar.parent, (sidecar.name,))
+        yield

@@ -4,13 +4,19 @@ An interrupted run therefore leaves either the previous file or none, never a ha
 The temporary file is created with mode ``0o666`` so the process umask decides the final mode, as for
 any ordinary file (0644 under umask 022, 0664 under 002): a folder prepared by one user stays readable
 by the training job's user or group. (``tempfile.mkstemp`` would force 0600.)
+
+A run killed with SIGKILL cannot remove its temporary: :func:`remove_temporaries` removes them on the
+next run, called by a stage once it holds its output folder's lock (:mod:`curate.lock`), so it never
+removes the temporary of a run still writing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +24,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+TEMPORARY = re.compile(r"^\.(?P<final>.+)\.[0-9a-f]{12}\.tmp$")  # .NAME.<12 hex>.tmp, as below
 
 
 def _create_temporary(final: Path) -> Path:
@@ -56,3 +64,28 @@ def write_json_atomic(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` as indented UTF-8 JSON to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def remove_temporaries(folder: str | os.PathLike, names: tuple[str, ...] = ("*",)) -> list[Path]:
+    """Remove the temporaries :func:`atomic_path` left in ``folder`` (not its subfolders) for final
+    names matching one of the glob patterns ``names``; return what was removed. Best effort: a file
+    that cannot be removed (a read-only folder) is left where it is.
+
+    Only for a folder whose writer holds its lock: a temporary being written by a live run looks the same.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = TEMPORARY.match(entry.name)
+        if not match or not any(fnmatch.fnmatchcase(match["final"], n) for n in names):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed

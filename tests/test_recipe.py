@@ -100,6 +100,28 @@ def test_second_run_skips_every_stage(first_run):
     assert all(r.status in ("skipped", "unavailable") for r in again), statuses(again)
 
 
+def test_rerun_writes_nothing_and_a_manual_extract_rerun_keeps_later_steps_done(first_run):
+    """A finished recipe's rerun leaves every file and folder as it was (inode, mtime, size); so does
+    running its extract-frames step again by hand (a no-op, not a rewrite of its tables), after which
+    `curate run` still finds every later step done."""
+    from interrupt import snapshot
+
+    from curate.frames.extract import run as run_extract
+    from pipelines.recipe import _extract_config
+
+    out, args, _, _ = first_run
+    recipe = RECIPES / "tinyllava-video-r1.yaml"
+    before = snapshot(out)
+    again = run_recipe(recipe, overrides=args, echo=lambda line: None)
+    assert all(r.status in ("skipped", "unavailable") for r in again), statuses(again)
+    assert snapshot(out) == before
+    (step,) = [s for s in load_recipe(recipe, args).steps if s.stage == "extract-frames"]
+    assert run_extract(_extract_config(step, None)).up_to_date
+    assert snapshot(out) == before
+    after = run_recipe(recipe, overrides=args, echo=lambda line: None)
+    assert all(r.status in ("skipped", "unavailable") for r in after), statuses(after)
+
+
 def test_from_until_select_steps(first_run):
     _, args, _, _ = first_run
     results = run_recipe(RECIPES / "tinyllava-video-r1.yaml", overrides=args, start="coldstart", until="export-sft")

@@ -7,6 +7,11 @@ sampling, template, counts, throughput). Resumable: each batch's samples are wri
 ``_work/samples-XXXXX.parquet``; a rerun skips questions already sampled, and ``_work/config.json``
 refuses a different model/template/sampling in the same folder. An out-of-memory batch is halved and
 retried; a batch in which every completion failed stops the run (it resumes from there).
+
+One writer: the run holds the folder's lock (:mod:`curate.lock`), so a second run on it is refused at
+once; once held, the temporaries a killed run left are removed. ``manifest.json`` (written last, removed
+first by a run that changes the folder) marks a finished run: a rerun with the same config on the same
+input table finds it (:mod:`curate.manifest`) and returns without loading the model or writing anything.
 """
 
 from __future__ import annotations
@@ -20,15 +25,21 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from curate import __version__
+from curate import __version__, manifest
 from curate.coldstart import inputs
 from curate.coldstart.backends import Backend, BackendError, OutOfMemory, Request, SamplingParams
 from curate.coldstart.scoring import KEEP, pass_rates, score_completion, select_exemplars
 from curate.coldstart.templates import render
 from curate.errors import UserError
 from curate.frames.work import Shaping
+from curate.lock import output_lock
 from curate.tables import read_input_table
 from schemas.atomic import write_json_atomic, write_parquet_atomic
+
+STAGE = "coldstart"
+OUTPUTS = ("samples.parquet", "passrate.parquet", "exemplars.parquet", "run.json")
+# the temporaries a killed run can leave, per subfolder (removed by the next run once it holds the lock)
+TEMPORARIES = {"": (*OUTPUTS, manifest.NAME), "_work": ("*",)}
 
 SAMPLE_COLUMNS = {
     "id": pl.String,
@@ -74,13 +85,31 @@ class ColdstartResult:
     skipped: int
     exemplars: int
     run: dict
+    up_to_date: bool = False  # the folder already held this finished run: nothing was sampled or written
 
 
-def _questions(config: ColdstartConfig) -> list[dict]:
+def _questions(config: ColdstartConfig) -> tuple[Path, list[dict]]:
     path, table = read_input_table(config.input, "run curate filter / extract-frames first")
     if not config.blind and config.video_root is None and "video_key" not in table.column_names:
         raise UserError(f"{path}: no video_key column: run curate extract-frames first, or pass --video-root")
-    return table.to_pylist()
+    return path, table.to_pylist()
+
+
+def described_config(config: ColdstartConfig, table: Path) -> dict:
+    """What a finished run's manifest records as its config: everything that decides the outputs."""
+    return {
+        **json.loads(json.dumps(pinned_config(config))),
+        "keep": config.keep,
+        "per_question": config.per_question,
+        "target_think_chars": config.target_think_chars,
+        "input": str(table),
+        "video_root": str(config.video_root) if config.video_root else None,
+    }
+
+
+def fingerprint(config: ColdstartConfig, table: Path) -> str:
+    """The manifest fingerprint of a finished run of ``config`` on the input table ``table``."""
+    return manifest.fingerprint(STAGE, described_config(config, table), [table])
 
 
 def pinned_config(config: ColdstartConfig) -> dict:
@@ -140,10 +169,38 @@ def run(
         raise UserError(f"--keep {config.keep!r}: one of {', '.join(KEEP)}")
     if min(config.batch_size, config.sampling.num_samples, config.sampling.max_new_tokens) < 1:
         raise UserError("--batch-size, --num-samples and --max-new-tokens must be positive")
-    questions = _questions(config)
+    table, questions = _questions(config)
+    with output_lock(config.output, clean=TEMPORARIES):
+        fp = fingerprint(config, table)
+        if manifest.completed(config.output, fp) is not None:
+            if backend is not None:
+                backend.close()
+            return _up_to_date(config, questions)
+        return _run(config, backend, progress, table, questions, fp)
+
+
+def _up_to_date(config: ColdstartConfig, questions: list[dict]) -> ColdstartResult:
+    """The result of a rerun that found the same run finished: read from its ``run.json``."""
+    out = config.output
+    run_info = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    counts = run_info.get("counts", {})
+    wanted = {q["id"] for q in questions}
+    done = {i for p in _parts(out) for i in pq.ParquetFile(p).read(columns=["id"]).column("id").to_pylist()}
+    skipped = len(wanted & done)
+    run_info = {
+        **run_info,
+        "counts": {**counts, "sampled_this_run": 0, "skipped_done": skipped},
+        "throughput": {"seconds": 0.0, "questions_per_s": 0.0, "generated_tokens_per_s": 0.0},
+    }
+    exemplars = counts["exemplars"] if "exemplars" in counts else pq.read_metadata(out / "exemplars.parquet").num_rows
+    return ColdstartResult(out, len(questions), 0, skipped, exemplars, run_info, up_to_date=True)
+
+
+def _run(config, backend, progress, table: Path, questions: list[dict], fp: str) -> ColdstartResult:
     out = config.output
     (out / "_work").mkdir(parents=True, exist_ok=True)
     pinned = _pin(out, config)
+    (out / manifest.NAME).unlink(missing_ok=True)  # changing the folder: not a finished run until the end
     done = {i for p in _parts(out) for i in pq.ParquetFile(p).read(columns=["id"]).column("id").to_pylist()}
     todo = [q for q in questions if q["id"] not in done]
     counts: dict = {}
@@ -194,7 +251,9 @@ def run(
     finally:
         backend.close()
     elapsed = max(time.monotonic() - started, 1e-9)
-    return _finish(config, questions, pinned, backend.info(), counts, sampled, len(done), elapsed, generated_tokens)
+    result = _finish(config, questions, pinned, backend.info(), counts, sampled, len(done), elapsed, generated_tokens)
+    manifest.write(out, STAGE, fp, described_config(config, table), [table], list(OUTPUTS))  # last: finished
+    return result
 
 
 def _finish(config, questions, pinned, info, counts, sampled, skipped, elapsed, tokens) -> ColdstartResult:

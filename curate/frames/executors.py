@@ -7,21 +7,82 @@
   the cluster.
 
 Both call ``on_result(task, result)`` in the driver as results arrive; results are dicts as
-:func:`~curate.frames.work.process` returns them. They live beside the stage (not in ``pipelines/``)
-because the stage chooses them and ``curate`` must not depend on ``pipelines``.
+:func:`~curate.frames.work.process` returns them. A pebble worker never outlives the process that
+started it (:func:`die_with_parent`): killed with the driver (kill -9 included), it stops at once
+instead of finishing its video with no one to hand it to and no timeout to stop it. They live beside
+the stage (not in ``pipelines/``) because the stage chooses them and ``curate`` must not depend on
+``pipelines``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 
 from curate.frames.work import Shaping, Task, process
 
 OnResult = Callable[[Task, dict], None]
 EXECUTORS = ("local", "ray")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a killed one nobody has reaped yet, a zombie, counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def die_with_parent(driver: int) -> None:
+    """Pebble worker initializer: SIGKILL this worker when the run's process ``driver`` dies.
+
+    On Linux, when the worker's parent is the driver (the ``fork`` and ``spawn`` start methods), the
+    kernel does it: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, which also stops a worker stuck in a decoder's C
+    code. (It fires when the *thread* that forked the worker ends: pebble forks from the caller's thread
+    and from its pool-manager thread, both of which outlive the pool's work.) A driver that died before
+    this ran is caught by checking it once armed. Otherwise (the ``forkserver`` start method, Python
+    3.14's default, whose server outlives the driver; or not Linux) a daemon thread polls the driver
+    every 0.5 s.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+            armed = False
+    if _gone(driver):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if armed and os.getppid() == driver:
+        return
+
+    def watch() -> None:
+        while not _gone(driver):
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="die-with-driver", daemon=True).start()
+
+
+def _pool(workers: int):
+    from pebble import ProcessPool
+
+    return ProcessPool(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),))
 
 
 def _outcome(future, timeout: float) -> dict:
@@ -41,12 +102,10 @@ def run_local(
     tasks: Iterable[Task], shaping: Shaping, on_result: OnResult, workers: int | None = None, timeout: float = 120.0
 ) -> None:
     """Process ``tasks`` on ``workers`` processes (default: CPU count), at most 4 per worker in flight."""
-    from pebble import ProcessPool
-
     workers = workers or os.cpu_count() or 1
     window = workers * 4
     pending: list[tuple[Task, object]] = []
-    with ProcessPool(max_workers=workers) as pool:
+    with _pool(workers) as pool:
         for task in tasks:
             pending.append((task, pool.schedule(process, args=(task, shaping), timeout=timeout)))
             if len(pending) >= window:
@@ -58,10 +117,8 @@ def run_local(
 
 def _process_batch(batch: dict, shaping: Shaping, timeout: float) -> dict:
     """Ray ``map_batches`` body: each video in its own pebble worker with ``timeout``."""
-    from pebble import ProcessPool
-
     results = []
-    with ProcessPool(max_workers=1) as pool:
+    with _pool(1) as pool:
         for key, video, path, start, end in zip(
             batch["video_key"], batch["video"], batch["path"], batch["start"], batch["end"], strict=True
         ):

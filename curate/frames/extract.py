@@ -13,6 +13,12 @@ Resumable and exactly-once: the keys already in finished shards (and videos alre
 ``_work/``) are skipped on a rerun, so an interrupted run (kill -9 included) ends with exactly one row
 per video. ``_work/config.json`` pins the output to one config: another config is refused rather than
 mixed in.
+
+One writer: the run holds the folder's lock (:mod:`curate.lock`) throughout, so a second run on the same
+folder is refused at once instead of decoding the same videos into shards of its own; once it holds
+the lock, the temporaries a killed run left are removed. A rerun whose manifest matches (same config,
+same input table, every listed file still its size) is a no-op that reads and writes nothing else; any
+other run removes ``manifest.json`` before it changes the folder, so the manifest marks a finished run.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from curate.errors import UserError
 from curate.frames.executors import EXECUTORS, RUNNERS
 from curate.frames.keys import frames_config, video_key
 from curate.frames.work import Shaping, Task
+from curate.lock import output_lock
 from curate.tables import read_input_table
 from schemas.atomic import write_json_atomic, write_parquet_atomic
 from schemas.frames import ENCODINGS, FRAMES_SCHEMA, validate_frames, with_hub_features
@@ -42,6 +49,9 @@ STAGE = "extract-frames"
 SHARD_ROWS = 512
 SHARD_BYTES = 256 * 1024 * 1024
 ROW_GROUP_BYTES = 100 * 1024 * 1024
+OUTPUTS = ("mcq.parquet", "rejects.parquet", manifest.NAME)
+# the temporaries a killed run can leave, per subfolder (removed by the next run once it holds the lock)
+TEMPORARIES = {"": OUTPUTS, "frames": ("part-*.parquet",), "_work": ("*",)}
 WORK_REJECTS = pa.schema([("video_key", pa.string()), ("reason", pa.string()), ("detail", pa.string())])
 
 
@@ -70,6 +80,7 @@ class ExtractResult:
     rejected: int
     skipped: int  # videos already done by an earlier, interrupted run
     shards: int
+    up_to_date: bool = False  # the folder already held this finished run: nothing was decoded or written
 
 
 def _check(config: ExtractConfig) -> None:
@@ -185,10 +196,33 @@ def _pin_config(out: Path, pinned: dict) -> None:
         write_json_atomic(pinned, path)
 
 
-def _cleanup_temporaries(out: Path) -> None:
-    for folder in (out / "frames", out / "_work", out):
-        for tmp in folder.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+def _mcq_path(config: ExtractConfig) -> Path:
+    return config.mcq_dir / "mcq.parquet" if config.mcq_dir.is_dir() else config.mcq_dir
+
+
+def described_config(config: ExtractConfig) -> dict:
+    """The config a manifest records (and its fingerprint hashes)."""
+    return {
+        **frames_config(config.shaping),
+        "decoder": config.shaping.decoder,
+        "executor": config.executor,
+        "mcq": str(_mcq_path(config)),
+        "video_root": str(config.video_root),
+    }
+
+
+def fingerprint(config: ExtractConfig) -> str:
+    """The manifest fingerprint a finished run of ``config`` on its current input table has."""
+    return manifest.fingerprint(STAGE, {"config": described_config(config)}, [_mcq_path(config)])
+
+
+def finished(config: ExtractConfig) -> bool:
+    """Whether ``config.output`` holds a finished run of exactly this config and input: the manifest's
+    fingerprint, and each listed output's size (not its sha256: shards are large; ``curate verify``
+    hashes them). Reads only."""
+    if not _mcq_path(config).is_file():
+        return False
+    return manifest.completed(config.output, fingerprint(config), check="size") is not None
 
 
 def run(config: ExtractConfig, progress: Callable[[int], Callable[[], None]] | None = None) -> ExtractResult:
@@ -198,12 +232,18 @@ def run(config: ExtractConfig, progress: Callable[[int], Callable[[], None]] | N
     shaping = frames_config(config.shaping)
     keys = _keys(table, shaping)
     table = table.append_column("video_key", pa.array(keys, pa.string()))
+    with output_lock(config.output, clean=TEMPORARIES):
+        if finished(config):
+            return _result(config, table, _done_keys(config.output), len(set(keys)), up_to_date=True)
+        return _run(config, table, keys, shaping, progress)
 
+
+def _run(config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict, progress) -> ExtractResult:
     out = config.output
     (out / "frames").mkdir(parents=True, exist_ok=True)
     (out / "_work").mkdir(parents=True, exist_ok=True)
     _pin_config(out, shaping)
-    _cleanup_temporaries(out)
+    (out / manifest.NAME).unlink(missing_ok=True)  # changing the folder: not a finished run until the end
     done = _done_keys(out)
     rejected = _work_rejects(out)
 
@@ -246,7 +286,7 @@ def _finish(config: ExtractConfig, table: pa.Table, done: set[str], rejected: di
     ok = pc.is_in(keys, pa.array(sorted(done), pa.string()))
     kept = table.filter(ok)
     dropped = table.filter(pc.invert(ok))
-    mcq_path = config.mcq_dir / "mcq.parquet" if config.mcq_dir.is_dir() else config.mcq_dir
+    mcq_path = _mcq_path(config)
     reasons = [rejected.get(k, ("unreadable", "no frames")) for k in dropped.column("video_key").to_pylist()]
     indices = pc.indices_nonzero(pc.invert(ok)).to_pylist()
     rows = dropped.drop_columns(["video_key"]).to_pylist()
@@ -271,28 +311,24 @@ def _finish(config: ExtractConfig, table: pa.Table, done: set[str], rejected: di
     write_mcq(kept, out / "mcq.parquet")
     shards = sorted((out / "frames").glob("part-*.parquet"))
     files = [f"frames/{p.name}" for p in shards] + ["mcq.parquet", "rejects.parquet"]
-    pinned = frames_config(config.shaping)
-    described = {
-        "config": {
-            **pinned,
-            "decoder": config.shaping.decoder,
-            "executor": config.executor,
-            "mcq": str(mcq_path),
-            "video_root": str(config.video_root),
-        }
-    }
-    manifest.write(
-        out, STAGE, manifest.fingerprint(STAGE, described, [mcq_path]), described["config"], [mcq_path], files
-    )
-    videos = len(set(keys.to_pylist()))
+    manifest.write(out, STAGE, fingerprint(config), described_config(config), [mcq_path], files)
+    return _result(config, table, done, skipped)
+
+
+def _result(config: ExtractConfig, table: pa.Table, done: set[str], skipped: int, up_to_date: bool = False):
+    keys = table.column("video_key")
+    ok = pc.is_in(keys, pa.array(sorted(done), pa.string()))
+    kept = pc.sum(ok.cast(pa.int64())).as_py() or 0
+    distinct = set(keys.to_pylist())
     return ExtractResult(
-        out,
-        videos,
+        config.output,
+        len(distinct),
         len(done),
-        videos - len(set(keys.to_pylist()) & done),
+        len(distinct) - len(distinct & done),
         table.num_rows,
-        kept.num_rows,
-        dropped.num_rows,
+        kept,
+        table.num_rows - kept,
         skipped,
-        len(shards),
+        len(list((config.output / "frames").glob("part-*.parquet"))),
+        up_to_date,
     )
