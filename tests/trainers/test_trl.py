@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import torch  # noqa: E402
 import trl.rewards as T  # noqa: E402
+from cli_runner import curate  # noqa: E402
 from PIL import Image  # noqa: E402
 from transformers import (  # noqa: E402
     AutoProcessor,
@@ -43,9 +44,7 @@ from transformers import (  # noqa: E402
     Qwen2VLForConditionalGeneration,
 )
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
 
-from curate.cli import app  # noqa: E402
 from curate.coldstart.tiny_model import _tokenizer, build_tiny_qwen2vl  # noqa: E402
 from rewards import trl as O  # noqa: E402
 from schemas.mcq import LETTERS  # noqa: E402
@@ -72,15 +71,6 @@ TOL = 1e-5  # TRL keeps rewards in float32
 
 
 # --------------------------------------------------------------------------------------------- helpers
-
-
-def curate(*args: object) -> str:
-    """``curate ARGS`` through the real Typer app; the test fails on a non-zero exit."""
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 class Spy:

@@ -48,6 +48,7 @@ import numpy as np  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import qwen_vl_utils  # noqa: E402
 import yaml  # noqa: E402
+from cli_runner import curate  # noqa: E402
 from PIL import Image  # noqa: E402
 from swift.arguments import RLHFArguments  # noqa: E402
 from swift.cli.main import parse_yaml_args  # noqa: E402
@@ -66,10 +67,8 @@ from swift_helpers import (  # noqa: E402
     script_values,
 )
 from transformers import TrainerState  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
 
 import rewards  # noqa: E402
-from curate.cli import app  # noqa: E402
 from rewards.format import TINYLLAVA_LENGTH  # noqa: E402
 from rewards.swift import ORMS, FormatORM, MCQAccuracyORM, TinyllavaORM  # noqa: E402
 
@@ -83,15 +82,6 @@ RECIPE_CLASSES = ["TinyllavaORM", "MCQAccuracyORM", "FormatORM"]  # the recipe's
 
 
 # --------------------------------------------------------------------------------------------- helpers
-
-
-def curate(*args: object) -> str:
-    """``curate ARGS`` through the real Typer app; the test fails on a non-zero exit."""
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def cpu_settings(model: Path, dataset: Path, output_dir: Path) -> list[str]:

@@ -47,6 +47,7 @@ torch = pytest.importorskip("torch")
 
 import numpy as np  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
+from cli_runner import curate  # noqa: E402
 from hydra.errors import ConfigCompositionException  # noqa: E402
 from PIL import Image  # noqa: E402
 from qwen_vl_utils import process_vision_info  # noqa: E402
@@ -80,15 +81,6 @@ MODE_KEY = "reward.custom_reward_function.reward_kwargs.mode"
 
 
 # --------------------------------------------------------------------------------------------- helpers
-
-
-def curate(*args: object) -> str:
-    """``curate ARGS`` through the real Typer app; the test fails on a non-zero exit."""
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def pythonpath() -> str:
