@@ -209,13 +209,15 @@ def verl_video(media: Media) -> dict:
 class Target:
     """One ``--to`` target: its row renderer, default file kind and instruction, whether its loader
     opens paths relative to the process's working directory (so they must be absolute), and whether
-    it can take the stored frames."""
+    it can take the stored frames; ``image_column``: the column of stored frames that Parquet output
+    types as Images (JSON output holds their paths)."""
 
     render: Callable[[dict, int, str | None, Media], dict]
     kind: str
     instruction: str | None
     absolute_paths: bool = False
     frames: bool = False
+    image_column: str | None = None
 
 
 TARGETS: dict[str, Target] = {
@@ -225,7 +227,7 @@ TARGETS: dict[str, Target] = {
     "easyr1": Target(easyr1_row, "jsonl", R1_INSTRUCTION, absolute_paths=True, frames=True),
     "swift": Target(swift_row, "jsonl", R1_INSTRUCTION, absolute_paths=True, frames=True),
     "openrlhf": Target(openrlhf_row, "jsonl", R1_INSTRUCTION, frames=True),
-    "trl": Target(trl_row, "jsonl", R1_INSTRUCTION, frames=True),
+    "trl": Target(trl_row, "jsonl", R1_INSTRUCTION, frames=True, image_column="images"),
     "llava": Target(llava_row, "json", LLAVA_INSTRUCTION),
 }
 
@@ -302,16 +304,11 @@ def frames_dir_for(output: Path) -> Path:
     return output.with_name(output.stem + "_frames")
 
 
-def _media(table: pa.Table, target: Target, video_root: str | None, frames: dict[str, StoredVideo] | None) -> list:
-    rows = table.to_pylist()
-    media = []
-    for row in rows:
-        video = _video_path(row, video_root)
-        if target.absolute_paths and video_root:
-            video = os.path.abspath(video)
-        stored = frames.get(row.get("video_key")) if frames is not None else None
-        media.append(Media(video, stored))
-    return media
+def _media(row: dict, target: Target, video_root: str | None, frames: dict[str, StoredVideo] | None) -> Media:
+    video = _video_path(row, video_root)
+    if target.absolute_paths and video_root:
+        video = os.path.abspath(video)
+    return Media(video, frames.get(row.get("video_key")) if frames is not None else None)
 
 
 def _check_paths(target_name: str, target: Target, media: list[Media], source: Path) -> None:
@@ -359,13 +356,15 @@ def export(
     text = target.instruction if instruction is None else instruction
     frames = None
     folder = path.parent
+    records = table.to_pylist()
     if stored_frames and target.frames and "video_key" in table.column_names and (folder / "frames").is_dir():
-        frames = write_frame_files(folder, table.column("video_key").to_pylist(), frames_dir or frames_dir_for(output))
-        missing = next((k for k in table.column("video_key").to_pylist() if k not in frames), None)
+        keys = [row["video_key"] for row in records]
+        frames = write_frame_files(folder, keys, frames_dir or frames_dir_for(output))
+        missing = next((k for k in keys if k not in frames), None)
         if missing is not None:
             raise UserError(f"{folder / 'frames'}: no frame row for video_key {missing!r} (run curate verify)")
-    media = _media(table, target, video_root, frames)
+    media = [_media(row, target, video_root, frames) for row in records]
     _check_paths(to, target, media, path)
-    rows = (target.render(row, i, text, m) for i, (row, m) in enumerate(zip(table.to_pylist(), media, strict=True)))
-    kind = _kind(output, target.kind)
-    return _write(rows, output, kind, image_column="images" if frames is not None and to == "trl" else None)
+    rows = (target.render(row, i, text, m) for i, (row, m) in enumerate(zip(records, media, strict=True)))
+    image_column = target.image_column if frames is not None else None
+    return _write(rows, output, _kind(output, target.kind), image_column=image_column)
