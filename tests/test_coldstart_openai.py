@@ -1,9 +1,10 @@
 """The ``openai`` coldstart backend against a scripted OpenAI-compatible server on 127.0.0.1 (started here).
 
-Markers in a request's text choose the server's behaviour: ``[503-once]``, ``[429-once]``, ``[short-once]``
-(fewer choices than ``n`` the first time), ``[one-choice]`` (ignores ``n``), ``[bad400]``, ``[always503]``,
-``[echo-auth]`` (a 400 whose body repeats the Authorization header), ``[length]``, ``[reasoning]``
-(``reasoning_content`` beside the content), ``[hold]`` (waits at a barrier of ``hold_parties`` requests).
+Markers in a request's text choose the server's behaviour: ``[503-once]``, ``[429-once]`` (Retry-After: 3),
+``[short-once]`` (fewer choices than ``n`` the first time), ``[one-choice]`` (ignores ``n``), ``[bad400]``,
+``[always503]``, ``[echo-auth]`` (a 400 whose body repeats the Authorization header), ``[length]``,
+``[reasoning]`` (``reasoning_content`` beside the content), ``[hold]`` (waits at a barrier of
+``hold_parties`` requests).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import json
 import logging
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import numpy as np
+import openai._base_client
 import pytest
 
-import curate.coldstart.backends.openai as openai_backend
 from curate.coldstart.backends import BackendError, Request, SamplingParams, make_backend
 from curate.coldstart.backends.openai import OpenAIBackend
 from curate.errors import UserError
@@ -137,7 +140,7 @@ def make_handler(state: ScriptedServer):
                 self.send_json(503, {"error": {"message": "overloaded"}})
                 return
             if "[429-once]" in text and first:
-                self.send_json(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "0"})
+                self.send_json(429, {"error": {"message": "slow down"}}, headers={"Retry-After": "3"})
                 return
             if "[bad400]" in text:
                 self.send_json(400, {"error": {"message": "bad request"}})
@@ -166,14 +169,21 @@ def make_handler(state: ScriptedServer):
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
-    """No proxy between the backend and 127.0.0.1; the key in the environment; backoff sleeps recorded."""
+    """No proxy between the backend and 127.0.0.1; the key in the environment; the SDK's backoff sleeps
+    recorded instead of slept (its retry loop calls ``time.sleep`` of its ``_base_client`` module)."""
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv(KEY_ENV, KEY)
     delays: list[float] = []
-    monkeypatch.setattr(openai_backend, "_sleep", delays.append)
+    monkeypatch.setattr(openai._base_client, "time", SimpleNamespace(sleep=delays.append, time=time.time))
     return delays
+
+
+def backoff(attempt: int) -> tuple[float, float]:
+    """The SDK's delay before retry ``attempt + 1``: ``min(0.5 · 2**attempt, 8)`` less up to 25 % jitter."""
+    delay = min(0.5 * 2**attempt, 8.0)
+    return 0.75 * delay, delay
 
 
 @pytest.fixture
@@ -203,7 +213,7 @@ def server(server_factory):
 
 
 def backend_for(state: ScriptedServer, **options) -> OpenAIBackend:
-    options = {"api_key_env": KEY_ENV, "backoff": 0.0, "max_retries": 3, "timeout": 30.0, **options}
+    options = {"api_key_env": KEY_ENV, "max_retries": 3, "timeout": 30.0, **options}
     return OpenAIBackend(MODEL, base_url=state.base_url, **options)
 
 
@@ -250,29 +260,32 @@ def test_no_key_sends_no_authorization(server, monkeypatch):
 
 
 def test_503_retried_with_exponential_backoff(server, loopback_only):
-    backend = backend_for(server, backoff=0.5)
+    backend = backend_for(server)
     out = backend.generate([Request("a", "q [503-once]")], PARAMS)
     assert all(c.finish_reason == "stop" and c.text for c in out[0])
     assert len(server.chat_records("[503-once]")) == 2
-    assert len(loopback_only) == 1 and 0.5 <= loopback_only[0] <= 0.55  # backoff · 2**0 plus ≤ 10 % jitter
+    low, high = backoff(0)
+    assert len(loopback_only) == 1 and low <= loopback_only[0] <= high
 
 
 def test_429_respects_retry_after(server, loopback_only):
-    backend = backend_for(server, backoff=5.0)
+    backend = backend_for(server)
     out = backend.generate([Request("a", "q [429-once]")], PARAMS)
     assert all(c.finish_reason == "stop" for c in out[0])
     assert len(server.chat_records("[429-once]")) == 2
-    assert loopback_only == [0.0]  # Retry-After: 0 replaces the 5 s backoff
+    assert loopback_only == [3.0]  # Retry-After: 3 replaces the first backoff (at most 0.5 s)
 
 
 def test_retries_run_out_gives_error_completions(server, loopback_only):
-    backend = backend_for(server, max_retries=2, backoff=0.25)
+    backend = backend_for(server, max_retries=2)
     out = backend.generate([Request("a", "q [always503]"), Request("b", "q-ok")], PARAMS)
     assert [(c.text, c.finish_reason) for c in out[0]] == [("", "error")] * 4
     assert all(c.finish_reason == "stop" for c in out[1])
     assert len(server.chat_records("[always503]")) == 3  # one try, two retries
     assert len(loopback_only) == 2
-    assert 0.25 <= loopback_only[0] <= 0.275 and 0.5 <= loopback_only[1] <= 0.55
+    for attempt, delay in enumerate(loopback_only):
+        low, high = backoff(attempt)
+        assert low <= delay <= high, loopback_only
 
 
 def test_400_not_retried(server, loopback_only):
@@ -338,7 +351,7 @@ def unused_port() -> int:
 def test_unreachable_endpoint_one_line_error(caplog):
     caplog.set_level(logging.DEBUG)
     url = f"http://127.0.0.1:{unused_port()}/v1"
-    backend = OpenAIBackend(MODEL, base_url=url, api_key_env=KEY_ENV, max_retries=1, backoff=0.0, timeout=5.0)
+    backend = OpenAIBackend(MODEL, base_url=url, api_key_env=KEY_ENV, max_retries=1, timeout=5.0)
     with pytest.raises(BackendError) as caught:
         backend.generate([Request("a", "q", frames(1))], PARAMS)
     message = str(caught.value)

@@ -1,91 +1,75 @@
-"""``openai`` backend: any OpenAI-compatible chat endpoint (a vLLM or SGLang server hosting a large teacher).
+"""``openai`` backend: any OpenAI-compatible chat endpoint (a vLLM or SGLang server hosting a large teacher),
+through the ``openai`` SDK (``pip install 'videoqa-rl[coldstart-openai]'``).
 
-One ``POST {base_url}/chat/completions`` per request, standard library only (``urllib.request``):
+One ``client.chat.completions.create`` per request on one shared, thread-safe :class:`openai.OpenAI` client:
 
 - the user message carries one ``image_url`` part per frame (``data:image/jpeg;base64,…``, encoded with
   :func:`curate.frames.encode.encode_frame`), then the text part; ``n``, ``temperature``, ``top_p``,
   ``max_tokens`` and ``seed`` come from :class:`SamplingParams`;
 - requests run on a thread pool of ``concurrency`` workers, so at most ``concurrency`` HTTP requests are
   in flight (top-up requests run on the same worker as the request they complete);
-- connection errors, timeouts, 408, 429 and 5xx are retried up to ``max_retries`` times with exponential
-  backoff (``backoff · 2**attempt`` seconds, capped, plus up to 10 % jitter); a ``Retry-After`` header
-  (seconds or an HTTP date) replaces the computed delay. Any other 4xx is not retried;
+- retries are the SDK's (``max_retries`` of them): connection errors, timeouts, 408, 409, 429 and 5xx are
+  retried after ``min(0.5 · 2**attempt, 8)`` seconds less up to 25 % jitter; a ``Retry-After`` (or
+  ``retry-after-ms``) header between 0 and 120 seconds replaces that delay, a longer one stops the retries.
+  Any other 4xx is not retried;
 - a server that returns fewer than ``n`` choices (some ignore ``n``) is asked again for the rest, with the
   seed moved on by the number of completions already collected, so the extra samples differ;
 - a request that still fails yields ``num_samples`` completions with ``finish_reason="error"`` and empty
   text: to the rewards it is just a sample that scored nothing.
 
 Reachability rule: the first :meth:`OpenAIBackend.generate` call (or an explicit :meth:`OpenAIBackend.check`)
-does ``GET {base_url}/models`` with the same retry policy. If the endpoint cannot be reached, rejects the
-key (401/403), or lists models that do not include ``model``, it raises :class:`BackendError` with a
-one-line message naming the URL (the CLI prints it and exits with code 2). A server without ``/models``
-(404) is accepted. After that check, failures only turn into error completions.
+lists the endpoint's models (``GET {base_url}/models``) with the same retries. If the endpoint cannot be
+reached, rejects the key (401/403), or lists models that do not include ``model``, it raises
+:class:`BackendError` with a one-line message naming the URL (the CLI prints it and exits with code 2). A
+server without ``/models`` (404) is accepted. After that check, failures only turn into error completions.
 
 The API key is read from the environment variable ``api_key_env`` (if set) and sent as
-``Authorization: Bearer …``; it is held in a wrapper whose ``repr`` is redacted and never appears in
-:meth:`info`, log records or error messages.
+``Authorization: Bearer …`` (no header at all without a key); it is held in a wrapper whose ``repr`` is
+redacted and handed to the SDK as a callable, and never appears in :meth:`info`, log records or error
+messages (a server that echoes it back has it scrubbed from the warning).
 """
 
 from __future__ import annotations
 
 import base64
-import email.utils
-import http.client
-import json
 import logging
 import os
-import random
 import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 
 import numpy as np
 
 from curate.coldstart.backends.base import Backend, BackendError, Completion, Request, SamplingParams
+from curate.extras import require
+
+openai = require("coldstart-openai", "openai")
 
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 90
-MAX_DELAY = 120.0  # seconds: cap on one backoff / Retry-After wait
-RETRY_STATUSES = frozenset({408, 429})  # plus every 5xx
-_sleep = time.sleep  # tests replace it to record the backoff delays
+MODELS_TIMEOUT = 60.0  # seconds: cap on the reachability check's timeout
 
 _STOP_REASONS = frozenset({"stop", "eos", "eos_token", "end_turn", "stop_sequence", "tool_calls", "function_call"})
 _LENGTH_REASONS = frozenset({"length", "max_tokens", "max_length", "model_length"})
 
 
 class _Secret:
-    """A string that never shows itself in ``repr``/``str`` (so not in ``__dict__`` dumps or tracebacks)."""
+    """A string that never shows itself in ``repr``/``str`` (so not in ``__dict__`` dumps or tracebacks);
+    calling it returns the value (the SDK's ``api_key`` provider)."""
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
 
-    def reveal(self) -> str:
+    def __call__(self) -> str:
         return self._value
 
     def __repr__(self) -> str:
         return "<redacted>"
 
     __str__ = __repr__
-
-
-class _HTTPFailure(Exception):
-    """One HTTP attempt failed; ``status`` is None for connection-level errors."""
-
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-
-    @property
-    def retryable(self) -> bool:
-        return self.status is None or self.status in RETRY_STATUSES or self.status >= 500
 
 
 def _safe_url(url: str) -> str:
@@ -96,23 +80,6 @@ def _safe_url(url: str) -> str:
         host = f"[{host}]"
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
-    return min(max(seconds, 0.0), MAX_DELAY)
 
 
 def _normalise_finish_reason(reason) -> str:
@@ -152,6 +119,10 @@ def _error_completions(k: int) -> list[Completion]:
     return [Completion(text="", finish_reason="error") for _ in range(k)]
 
 
+def _one_line(text: str, limit: int = 200) -> str:
+    return " ".join(str(text).split())[:limit]
+
+
 class OpenAIBackend(Backend):
     name = "openai"
 
@@ -163,7 +134,6 @@ class OpenAIBackend(Backend):
         concurrency: int = 8,
         max_retries: int = 4,
         timeout: float = 600.0,
-        backoff: float = 1.0,
     ) -> None:
         if not model:
             raise BackendError("--model: the endpoint's model name is required for the openai backend")
@@ -176,20 +146,24 @@ class OpenAIBackend(Backend):
             raise BackendError(f"--max-retries {max_retries}: must be 0 or more")
         if not float(timeout) > 0:
             raise BackendError(f"--timeout {timeout}: must be positive")
-        if float(backoff) < 0:
-            raise BackendError(f"--backoff {backoff}: must be 0 or more")
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
         self.concurrency = int(concurrency)
         self.max_retries = int(max_retries)
         self.timeout = float(timeout)
-        self.backoff = float(backoff)
         key = os.environ.get(api_key_env) if api_key_env else None
         self._key = _Secret(key) if key else None
+        # Without a key the SDK would refuse to send; an explicitly omitted header is its way to send none.
+        self._headers = {} if self._key is not None else {"Authorization": openai.Omit()}
+        self._client = openai.OpenAI(
+            api_key=self._key or _Secret(""),
+            base_url=self.base_url,
+            max_retries=self.max_retries,
+            timeout=self.timeout,
+        )
         self._checked = False
         self._check_lock = threading.Lock()
-        self._random = random.Random()
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r}, base_url={_safe_url(self.base_url)!r})"
@@ -208,33 +182,34 @@ class OpenAIBackend(Backend):
             "api_key_set": self._key is not None,
         }
 
+    def close(self) -> None:
+        self._client.close()
+
     def check(self) -> None:
-        """``GET {base_url}/models``; :class:`BackendError` (one line, naming the URL) when the endpoint cannot
-        be used. Runs once; :meth:`generate` calls it before its first request."""
+        """List the endpoint's models; :class:`BackendError` (one line, naming the URL) when the endpoint
+        cannot be used. Runs once; :meth:`generate` calls it before its first request."""
         with self._check_lock:
             if self._checked:
                 return
-            url = f"{self.base_url}/models"
-            where = _safe_url(url)
+            where = _safe_url(f"{self.base_url}/models")
+            base = _safe_url(self.base_url)
             try:
-                body = self._with_retries(lambda: self._http("GET", url, None, min(self.timeout, 60.0)), where)
-            except _HTTPFailure as failure:
-                # 404: the server has no /models; 200: it answered, though not with JSON. The chat calls will tell.
-                if failure.status in (200, 404):
-                    self._checked = True
-                    return
-                if failure.status in (401, 403):
-                    hint = f"set {self.api_key_env}" if self._key is None else f"check {self.api_key_env}"
-                    raise BackendError(
-                        f"openai endpoint {where} refused the API key (HTTP {failure.status}): {hint}"
-                    ) from None
-                base = _safe_url(self.base_url)
-                if failure.status is None:
-                    raise BackendError(f"openai endpoint {base} is unreachable: {failure}") from None
-                raise BackendError(f"openai endpoint {base} cannot be used: {failure}") from None
-            ids = []
-            if isinstance(body, dict) and isinstance(body.get("data"), list):
-                ids = [m.get("id") for m in body["data"] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+                page = self._client.models.list(extra_headers=self._headers, timeout=min(self.timeout, MODELS_TIMEOUT))
+            except (openai.NotFoundError, openai.APIResponseValidationError):
+                # no /models, or an answer that is not a model list: the chat calls will tell
+                self._checked = True
+                return
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+                hint = f"set {self.api_key_env}" if self._key is None else f"check {self.api_key_env}"
+                raise BackendError(
+                    f"openai endpoint {where} refused the API key (HTTP {error.status_code}): {hint}"
+                ) from None
+            except openai.APIConnectionError as error:
+                raise BackendError(f"openai endpoint {base} is unreachable: {self._describe(error, where)}") from None
+            except openai.APIError as error:
+                raise BackendError(f"openai endpoint {base} cannot be used: {self._describe(error, where)}") from None
+            data = getattr(page, "data", None)
+            ids = [m.id for m in data or [] if isinstance(getattr(m, "id", None), str)]
             if ids and self.model not in ids:
                 raise BackendError(
                     f"openai endpoint {where} does not serve model {self.model!r}; it serves: {', '.join(ids)}"
@@ -276,28 +251,26 @@ class OpenAIBackend(Backend):
     def _one(self, request: Request, params: SamplingParams) -> list[Completion]:
         k = params.num_samples
         messages = [{"role": "user", "content": self._content(request)}]
-        url = f"{self.base_url}/chat/completions"
+        where = _safe_url(f"{self.base_url}/chat/completions")
         collected: list[Completion] = []
         # Bounded: each round either adds at least one completion or ends the loop.
         while len(collected) < k:
             want = k - len(collected)
-            payload = {
-                "model": self.model,
-                "messages": messages,
-                "n": want,
-                "temperature": params.temperature,
-                "top_p": params.top_p,
-                "max_tokens": params.max_new_tokens,
-                "seed": params.seed + len(collected),
-            }
             try:
-                body = self._with_retries(
-                    lambda payload=payload: self._http("POST", url, payload, self.timeout), f"request {request.id!r}"
+                response = self._client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,
+                    n=want,
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    max_tokens=params.max_new_tokens,
+                    seed=params.seed + len(collected),
+                    extra_headers=self._headers,
                 )
-            except _HTTPFailure as failure:
-                log.warning("openai: request %r failed: %s", request.id, failure)
+            except openai.APIError as error:
+                log.warning("openai: request %r failed: %s", request.id, self._describe(error, where))
                 break
-            got = self._completions(body)
+            got = self._completions(response.to_dict() if hasattr(response, "to_dict") else None)
             if not got:
                 log.warning("openai: request %r: response had no usable choices", request.id)
                 break
@@ -306,6 +279,8 @@ class OpenAIBackend(Backend):
 
     @staticmethod
     def _completions(body) -> list[Completion]:
+        """The choices of a chat completion as a plain dict (the SDK's model with the server's extra
+        fields, such as ``reasoning_content``); fields a server leaves out get safe defaults."""
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
             return []
         choices = [c for c in body["choices"] if isinstance(c, dict)]
@@ -327,65 +302,18 @@ class OpenAIBackend(Backend):
             for choice, share in zip(choices, shares, strict=True)
         ]
 
-    # -- HTTP ---------------------------------------------------------------------------------------
+    # -- messages -----------------------------------------------------------------------------------
 
-    def _with_retries(self, attempt, what: str):
-        """``attempt()`` until it succeeds, fails with a non-retryable error, or retries run out."""
-        for number in range(self.max_retries + 1):
-            try:
-                return attempt()
-            except _HTTPFailure as failure:
-                if not failure.retryable or number == self.max_retries:
-                    raise
-                delay = failure.retry_after
-                if delay is None:
-                    delay = min(self.backoff * 2**number, MAX_DELAY)
-                    delay += self._random.uniform(0, 0.1 * delay)
-                log.info("openai: %s: %s; retry %d/%d in %.2fs", what, failure, number + 1, self.max_retries, delay)
-                _sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _scrub(self, text: str) -> str:
-        """``text`` with the key removed, should a server echo it back."""
-        return text.replace(self._key.reveal(), "<redacted>") if self._key is not None else text
-
-    def _http(self, method: str, url: str, payload: dict | None, timeout: float):
-        headers = {"Accept": "application/json"}
-        data = None
-        if payload is not None:
-            data = json.dumps(payload).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        if self._key is not None:
-            headers["Authorization"] = f"Bearer {self._key.reveal()}"
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
-        where = _safe_url(url)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            retry_after = _parse_retry_after(error.headers.get("Retry-After") if error.headers else None)
-            detail = ""
-            try:
-                detail = error.read(500).decode("utf-8", "replace")
-            except Exception:  # noqa: BLE001 - the body is only for the message
-                pass
-            finally:
-                error.close()
-            detail = " ".join(detail.split())[:200]
-            message = f"HTTP {error.code} from {where}" + (f": {self._scrub(detail)}" if detail else "")
-            raise _HTTPFailure(message, status=error.code, retry_after=retry_after) from None
-        except urllib.error.URLError as error:
-            raise _HTTPFailure(f"cannot connect to {where} ({_reason(error.reason)})") from None
-        except (OSError, http.client.HTTPException) as error:  # resets, timeouts, truncated responses
-            raise _HTTPFailure(f"connection to {where} failed ({_reason(error)})") from None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise _HTTPFailure(f"malformed JSON from {where}", status=200) from None
-
-
-def _reason(error) -> str:
-    if isinstance(error, TimeoutError):
-        return "timed out"
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text[:200]
+    def _describe(self, error: Exception, where: str) -> str:
+        """One line for an SDK error, with the key scrubbed should a server echo it back."""
+        if isinstance(error, openai.APIStatusError):
+            detail = _one_line(getattr(error.response, "text", "") or "")
+            text = f"HTTP {error.status_code} from {where}" + (f": {detail}" if detail else "")
+        elif isinstance(error, openai.APITimeoutError):
+            text = f"connection to {where} timed out"
+        elif isinstance(error, openai.APIConnectionError):
+            cause = error.__cause__
+            text = f"cannot connect to {where} ({_one_line(cause or error) or type(cause).__name__})"
+        else:
+            text = f"{where}: {_one_line(error)}"
+        return text.replace(self._key(), "<redacted>") if self._key is not None else text
