@@ -8,7 +8,8 @@ file system allows and copied where it does not, never rewritten:
   coldstart``); each config has one ``train`` split;
 - ``meta/…`` — the provenance next to the tables: ``manifest.json``, ``stats.json``, ``run.json``,
   ``rejects.parquet`` (whichever exist);
-- ``README.md`` — a dataset card generated from the data: YAML front matter with ``configs``
+- ``README.md`` — a dataset card generated from the data (front matter through huggingface_hub's
+  ``DatasetCardData``/``DatasetCard``, body from the jinja2 template ``curate/templates/card.md.j2``): ``configs``
   (``data_files`` per config) and ``dataset_info`` features (``frames`` as a list of Images, so
   ``datasets`` decodes them), license and citation from the options, counts per source/subset, the
   answer-letter histogram, the frame sampling config, the ``curate`` commands that made the data
@@ -18,7 +19,9 @@ Then the staged folder is uploaded with huggingface_hub: ``create_repo`` (``exis
 for ``--revision``, and ``upload_large_folder`` (resumable: rerun the same command after an interruption)
 or, on huggingface_hub versions where that was folded into it, ``upload_folder`` (also resumable there).
 The token comes from ``HF_TOKEN`` or the cached login (``hf auth login``) and is never printed.
-``dry_run`` prints the file plan and the card and touches neither the network nor the staging folder.
+``dry_run`` plans only (the result holds the file plan and the card; the CLI prints them) and touches
+neither the network nor the staging folder. A table that is not Parquet, or lacks the columns the card
+reads, is a one-line error naming the file (:mod:`curate.output_tables`).
 A publish holds the staging folder's lock (:mod:`curate.lock`) while it stages and uploads: a second
 publish through the same staging folder is refused at once.
 """
@@ -30,7 +33,6 @@ import os
 import re
 import shlex
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,10 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from curate.errors import UserError
+from curate.extras import require
 from curate.lock import output_lock
+from curate.output_tables import open_table, read_table
+from curate.templates import render
 from schemas.atomic import atomic_path
 
 CONFIGS = ("mcq", "frames", "exemplars", "passrate")
@@ -83,12 +88,44 @@ class PublishResult:
     url: str | None = None
     calls: list[str] = field(default_factory=list)
 
+    @property
+    def target(self) -> str:
+        return self.url or f"https://huggingface.co/datasets/{self.repo_id}"
+
+    def lines(self) -> list[str]:
+        """What the CLI shows: for a dry run the destination, the file plan and the card; else the URL
+        and the plan."""
+        if not self.dry_run:
+            return [f"published {self.plan.directory} → {self.target}", self.plan.describe()]
+        visibility = "private" if self.private else "public"
+        branch = f", branch {self.revision}" if self.revision else ""
+        return [
+            f"would publish {self.plan.directory} to {self.target} ({visibility}{branch})",
+            self.plan.describe(),
+            "README.md:\n" + self.plan.card,
+        ]
+
+    def summary(self) -> dict:
+        """The result as JSON-ready values (``--json``); a dry run adds each planned file and the card."""
+        out = {
+            "repo_id": self.repo_id,
+            "url": self.target,
+            "revision": self.revision,
+            "private": self.private,
+            "dry_run": self.dry_run,
+            "files": len(self.plan.files) + 1,
+            "configs": list(self.plan.configs),
+        }
+        if self.dry_run:
+            out["plan"] = [
+                {"path_in_repo": f.path_in_repo, "source": str(f.source), "bytes": f.bytes, "rows": f.rows}
+                for f in self.plan.files
+            ]
+            out["card"] = self.plan.card
+        return out
+
 
 # ------------------------------------------------------------------------------------------------ planning
-
-
-def _rows(path: Path) -> int | None:
-    return pq.ParquetFile(path).metadata.num_rows if path.suffix == ".parquet" else None
 
 
 def _sources(directory: Path) -> dict[str, list[Path]]:
@@ -130,11 +167,13 @@ def plan(
         for path in sources.get(name, []):
             target = f"data/{name}/{path.name}"
             configs.setdefault(name, []).append(target)
-            files.append(PlannedFile(path, target, path.stat().st_size, _rows(path)))
+            rows = open_table(path, name).metadata.num_rows  # a garbage or wrong-shaped table: one-line error
+            files.append(PlannedFile(path, target, path.stat().st_size, rows))
     for meta in META_FILES:
         path = directory / meta
         if path.is_file():
-            files.append(PlannedFile(path, f"meta/{meta}", path.stat().st_size, _rows(path)))
+            rows = open_table(path, "rejects").metadata.num_rows if path.suffix == ".parquet" else None
+            files.append(PlannedFile(path, f"meta/{meta}", path.stat().st_size, rows))
     card = build_card(directory, sources, configs, repo_id, license, _citation(citation))
     return Plan(directory, configs, files, card)
 
@@ -149,9 +188,8 @@ def _citation(citation: str | None) -> str | None:
 
 
 def _features(paths: list[Path], images: bool) -> list:
-    import datasets
-
-    features = datasets.Features.from_arrow_schema(pq.read_schema(paths[0]))
+    datasets = require("publish", "datasets")
+    features = datasets.Features.from_arrow_schema(pq.read_schema(paths[0]))  # checked by plan()
     if images and "frames" in features:
         features["frames"] = datasets.List(datasets.Image())
     return datasets.DatasetInfo(features=features)._to_yaml_dict()["features"]
@@ -160,103 +198,88 @@ def _features(paths: list[Path], images: bool) -> list:
 def _frame_encodings(paths: list[Path]) -> set[str]:
     encodings: set[str] = set()
     for path in paths:
-        encodings.update(pq.read_table(path, columns=["encoding"]).column("encoding").unique().to_pylist())
+        encodings.update(read_table(path, "frames", ["encoding"]).column("encoding").unique().to_pylist())
     return encodings
 
 
-def _front_matter(sources, configs, license, citation) -> dict:  # noqa: A002
-    front: dict[str, Any] = {}
-    if license:
-        front["license"] = license
-    front["task_categories"] = ["video-text-to-text", "visual-question-answering"]
-    front["tags"] = ["video", "multiple-choice", "grpo", "videoqa-rl"]
-    front["configs"] = [
-        {"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]} for name in configs
-    ]
+def _card_data(sources, configs, license):  # noqa: A002
+    """The card's YAML front matter as huggingface_hub's ``DatasetCardData``: license, task categories,
+    tags, ``configs`` (``data_files`` per config) and ``dataset_info`` (features and row counts)."""
+    huggingface_hub = require("publish", "huggingface_hub")
     infos = []
     for name in configs:
         images = name == "frames" and (_frame_encodings(sources[name]) <= {"jpeg", "png"})
-        info = {"config_name": name, "features": _features(sources[name], images)}
         rows = sum(pq.ParquetFile(p).metadata.num_rows for p in sources[name])
-        info["splits"] = [{"name": "train", "num_examples": rows}]
-        infos.append(info)
-    front["dataset_info"] = infos
-    return front
+        infos.append(
+            {
+                "config_name": name,
+                "features": _features(sources[name], images),
+                "splits": [{"name": "train", "num_examples": rows}],
+            }
+        )
+    return huggingface_hub.DatasetCardData(
+        license=license or None,
+        task_categories=["video-text-to-text", "visual-question-answering"],
+        tags=["video", "multiple-choice", "grpo", "videoqa-rl"],
+        configs=[
+            {"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]}
+            for name in configs
+        ],
+        dataset_info=infos,
+    )
 
 
-def _table(header: list[str], rows: list[list]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
-    return out
-
-
-def _question_table(sources: dict[str, list[Path]]) -> tuple[str, Any] | None:
+def _questions(sources: dict[str, list[Path]]) -> dict | None:
+    """Counts of the question table (``mcq``, else ``exemplars``) for the card: per source and subset,
+    answer letters (share = count / questions with an answer), options per question."""
     import polars as pl
 
-    for name in ("mcq", "exemplars"):
-        if name in sources:
-            frame = pl.read_parquet(sources[name][0])
-            if {"source", "answer"} <= set(frame.columns):
-                return name, frame
-    return None
+    name = next((n for n in ("mcq", "exemplars") if n in sources), None)
+    if name is None:
+        return None
+    frame = pl.from_arrow(read_table(sources[name][0], name, ["source", "subset", "answer", "options"]))
+    if "subset" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias("subset"))
+    answers = frame.select(pl.col("answer").drop_nulls()).group_by("answer").len().sort("answer").rows()
+    total = max(sum(n for _, n in answers), 1)
+    options = frame.select(pl.col("options").list.len().alias("n")).group_by("n").len().sort("n")
+    return {
+        "name": name,
+        "rows": frame.height,
+        "by_source": frame.group_by(["source", "subset"]).len().sort(["source", "subset"], nulls_last=True).rows(),
+        "letters": [[_letter(a), n, f"{n / total:.1%}"] for a, n in answers],
+        "options": options.rows(),
+    }
 
 
-def _counts_section(sources: dict[str, list[Path]]) -> list[str]:
+def _letter(answer: int) -> str:
+    return LETTERS[answer] if 0 <= answer < len(LETTERS) else str(answer)
+
+
+def _passrate(sources: dict[str, list[Path]]) -> dict | None:
     import polars as pl
 
-    lines: list[str] = []
-    found = _question_table(sources)
-    if found is not None:
-        name, frame = found
-        if "subset" not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, pl.String).alias("subset"))
-        lines += [f"## Questions (`{name}`: {frame.height:,} rows)", "", "Per source and subset:", ""]
-        counts = frame.group_by(["source", "subset"]).len().sort(["source", "subset"], nulls_last=True)
-        lines += _table(["source", "subset", "questions"], counts.rows())
-        lines += ["", "Answer letters (a skewed histogram teaches a letter prior; see `--shuffle-options`):", ""]
-        letters = frame.select(pl.col("answer").drop_nulls()).to_series().to_list()
-        hist: dict[str, int] = {}
-        for a in sorted(letters):
-            letter = LETTERS[a] if 0 <= a < len(LETTERS) else str(a)
-            hist[letter] = hist.get(letter, 0) + 1
-        total = max(len(letters), 1)
-        lines += _table(["letter", "questions", "share"], [[k, v, f"{v / total:.1%}"] for k, v in hist.items()])
-        if "options" in frame.columns:
-            opts = frame.select(pl.col("options").list.len().alias("n")).group_by("n").len().sort("n")
-            lines += ["", "Options per question:", ""]
-            lines += _table(["options", "questions"], opts.rows())
-        lines.append("")
-    if "passrate" in sources:
-        rates = pl.concat([pl.read_parquet(p) for p in sources["passrate"]])
-        if "pass_rate" in rates.columns:
-            hist_rows = rates.group_by(pl.col("pass_rate").round(3)).len().sort("pass_rate").rows()
-            lines += [f"## Pass rates (`passrate`: {rates.height:,} questions)", ""]
-            lines += _table(["pass rate", "questions"], hist_rows)
-            lines.append("")
-    return lines
+    if "passrate" not in sources:
+        return None
+    rates = pl.concat([pl.from_arrow(read_table(p, "passrate", ["pass_rate"])) for p in sources["passrate"]])
+    histogram = rates.group_by(pl.col("pass_rate").round(3)).len().sort("pass_rate").rows()
+    return {"rows": rates.height, "histogram": histogram}
 
 
-def _frames_section(directory: Path, sources: dict[str, list[Path]], manifest: dict | None, run: dict | None):
-    lines: list[str] = []
-    if "frames" in sources:
-        total = sum(pq.ParquetFile(p).metadata.num_rows for p in sources["frames"])
-        size = sum(p.stat().st_size for p in sources["frames"])
-        lines += [f"## Frames (`frames`: {total:,} videos in {len(sources['frames'])} shards, {size:,} bytes)", ""]
-        config = (manifest or {}).get("config", {}) if (manifest or {}).get("stage") == "extract-frames" else {}
-        if config:
-            shown = {k: config.get(k) for k in ("sampling", "size", "resize", "max_pixels", "encoding", "jpeg_quality")}
-            shown["decoder"] = config.get("decoder")
-            lines += ["Frame sampling and encoding:", "", "```json", json.dumps(shown, indent=2), "```", ""]
-        lines += [
-            "One row per video, keyed by `video_key`; questions (`mcq`) join frames on `video_key`. "
-            "`frames` holds the encoded frames as written by `curate extract-frames` (jpeg/png load as a list "
-            "of images), with `frame_indices` and `timestamps` (seconds) per frame.",
-            "",
-        ]
-    elif run and run.get("shaping"):
-        lines += ["## Frames", "", "Decoded on the fly by `curate coldstart --video-root` with:", ""]
-        lines += ["```json", json.dumps(run["shaping"], indent=2), "```", ""]
-    return lines
+def _frames(sources: dict[str, list[Path]], manifest: dict | None) -> dict | None:
+    if "frames" not in sources:
+        return None
+    config = (manifest or {}).get("config", {}) if (manifest or {}).get("stage") == "extract-frames" else {}
+    shown = None
+    if config:
+        keys = ("sampling", "size", "resize", "max_pixels", "encoding", "jpeg_quality", "decoder")
+        shown = json.dumps({k: config.get(k) for k in keys}, indent=2)
+    return {
+        "videos": sum(open_table(p, "frames").metadata.num_rows for p in sources["frames"]),
+        "shards": len(sources["frames"]),
+        "bytes": sum(p.stat().st_size for p in sources["frames"]),
+        "config": shown,
+    }
 
 
 def _opt(name: str, value: Any) -> list[str]:
@@ -345,37 +368,6 @@ def commands(directory: Path, depth: int = 0) -> list[str]:
     return []
 
 
-def _load_section(repo_id: str, configs: dict[str, list[str]]) -> list[str]:
-    lines = ["## Load it", "", "```python", "from datasets import load_dataset", ""]
-    for name in configs:
-        lines.append(f'{name} = load_dataset("{repo_id}", "{name}", split="train")')
-    lines.append("```")
-    if "mcq" in configs and "frames" in configs:
-        lines += [
-            "",
-            "One row per question with its video's frames, through the `pipelines` reader of videoqa-rl "
-            "(it reads an extract-frames folder: `mcq.parquet` next to `frames/part-*.parquet`):",
-            "",
-            "```python",
-            "from pathlib import Path",
-            "from huggingface_hub import snapshot_download",
-            "from pipelines.reader import iter_samples  # or pipelines.hf.questions_with_frames",
-            "",
-            f'root = Path(snapshot_download("{repo_id}", repo_type="dataset", allow_patterns=["data/*"]))',
-            'local = Path("videoqa"); (local / "frames").mkdir(parents=True, exist_ok=True)',
-            'if not (local / "mcq.parquet").exists():',
-            '    (local / "mcq.parquet").symlink_to(root / "data/mcq/mcq.parquet")',
-            'for shard in sorted((root / "data/frames").glob("part-*.parquet")):',
-            '    if not (local / "frames" / shard.name).exists():',
-            '        (local / "frames" / shard.name).symlink_to(shard)',
-            'for sample in iter_samples(local, as_="pil"):',
-            '    print(sample["prompt"], sample["solution"], len(sample["frames"]))',
-            "    break",
-            "```",
-        ]
-    return lines + [""]
-
-
 def build_card(
     directory: Path,
     sources: dict[str, list[Path]],
@@ -384,44 +376,35 @@ def build_card(
     license: str | None,  # noqa: A002
     citation: str | None,
 ) -> str:
-    """The README.md dataset card of ``directory``'s data (see the module docstring)."""
-    import yaml
-
+    """The README.md dataset card of ``directory``'s data (see the module docstring): the front matter
+    from :func:`_card_data`, the body from ``curate/templates/card.md.j2``."""
+    huggingface_hub = require("publish", "huggingface_hub")
     manifest = _load_json(directory / "manifest.json")
     run = _load_json(directory / "run.json")
-    front = yaml.safe_dump(_front_matter(sources, configs, license, citation), sort_keys=False, allow_unicode=True)
-    name = repo_id.split("/")[-1]
-    lines = ["---", front.rstrip(), "---", "", f"# {name}", ""]
-    lines += [
-        "Video question answering as multiple choice, curated for GRPO training of video reasoning models with "
-        "videoqa-rl (`curate`). Configs: "
-        + ", ".join(f"`{c}` ({len(f)} file{'s' if len(f) > 1 else ''})" for c, f in configs.items())
-        + ".",
-        "",
-    ]
-    lines += _counts_section(sources)
-    lines += _frames_section(directory, sources, manifest, run)
-    if run and run.get("stage") == "coldstart":
-        shown = {k: run.get(k) for k in ("model", "backend", "template", "blind", "sampling", "counts")}
-        lines += ["## Cold-start sampling (`run.json`)", "", "```json", json.dumps(shown, indent=2), "```", ""]
-    made = commands(directory)
-    lines += ["## How it was made", ""]
-    if made:
-        lines += ["```bash", *made, "```", ""]
-    else:
-        lines += ["No manifest.json or run.json was found next to the data.", ""]
-    if manifest and manifest.get("version"):
-        lines += [
-            f"videoqa-rl {manifest['version']}; the manifest (`meta/manifest.json`) lists every output "
-            "file's rows, bytes and sha256.",
-            "",
-        ]
-    lines += _load_section(repo_id, configs)
-    if license:
-        lines += ["## License", "", f"`{license}`. The questions and videos keep the terms of their sources.", ""]
-    if citation:
-        lines += ["## Citation", "", "```bibtex", citation, "```", ""]
-    return "\n".join(lines)
+    coldstart = run if run and run.get("stage") == "coldstart" else None
+    body = render(
+        "card.md.j2",
+        "publish",
+        name=repo_id.split("/")[-1],
+        repo_id=repo_id,
+        configs=[(name, len(files)) for name, files in configs.items()],
+        questions=_questions(sources),
+        passrate=_passrate(sources),
+        frames=_frames(sources, manifest),
+        shaping=json.dumps(run["shaping"], indent=2) if run and run.get("shaping") else None,
+        coldstart=json.dumps(
+            {k: coldstart.get(k) for k in ("model", "backend", "template", "blind", "sampling", "counts")}, indent=2
+        )
+        if coldstart
+        else None,
+        commands=commands(directory),
+        version=(manifest or {}).get("version"),
+        reader="mcq" in configs and "frames" in configs,
+        license=license,
+        citation=citation,
+    )
+    card = huggingface_hub.DatasetCard(f"---\n{_card_data(sources, configs, license).to_yaml()}\n---\n\n{body}")
+    return str(card)
 
 
 # ------------------------------------------------------------------------------------------------ staging
@@ -526,27 +509,18 @@ def publish(
     api: Any = None,
     *,
     staging: str | os.PathLike | None = None,
-    echo: Callable[[str], None] = print,
 ) -> PublishResult:
     """Stage ``directory`` as a dataset repository and upload it to ``repo_id`` (see the module docstring).
 
     ``api`` is an ``HfApi``-like object (tests inject one); by default one is made with the token from
-    ``HF_TOKEN`` or the cached login. ``dry_run`` echoes the plan and the card and returns.
+    ``HF_TOKEN`` or the cached login. ``dry_run`` plans and returns (the plan and the card are in the
+    result); nothing is printed here: the caller shows :meth:`PublishResult.lines` or ``summary()``.
     """
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise UserError(f"--repo-id {repo_id!r}: expected OWNER/NAME")
     directory = Path(directory)
     if dry_run:
-        result = plan(directory, repo_id, license, citation)
-        visibility = "private" if private else "public"
-        echo(
-            f"would publish {directory} to https://huggingface.co/datasets/{repo_id} ({visibility}"
-            + (f", branch {revision}" if revision else "")
-            + ")"
-        )
-        echo(result.describe())
-        echo("README.md:\n" + result.card)
-        return PublishResult(repo_id, private, revision, True, result)
+        return PublishResult(repo_id, private, revision, True, plan(directory, repo_id, license, citation))
     hub, token = _hub_api(api)
     staging_dir = Path(staging) if staging is not None else directory / STAGING
     with output_lock(staging_dir):  # held while staging and uploading: no other publish re-stages it meanwhile

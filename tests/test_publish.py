@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 from pathlib import Path
 
 import datasets
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from test_frames_extract import config, make_clip, make_table
+from typer.testing import CliRunner
 
+from curate.cli import app
 from curate.coldstart.backends.base import SamplingParams
 from curate.coldstart.stage import ColdstartConfig
 from curate.coldstart.stage import run as run_coldstart
@@ -199,10 +206,60 @@ def test_dry_run_touches_no_network(tmp_path, outputs, capsys, monkeypatch):
     before = sorted(p.name for p in outputs["frames"].iterdir())
     result = publish(outputs["frames"], "me/videoqa", dry_run=True, api=NoNetwork())
     assert isinstance(result, PublishResult) and result.dry_run and result.staging is None
-    out = capsys.readouterr().out
-    assert "data/frames/part-00000.parquet" in out and "data/mcq/mcq.parquet" in out
-    assert "configs:" in out and TOKEN not in out
+    assert capsys.readouterr().out == ""  # the library returns the plan; only the CLI prints
+    shown = "\n".join(result.lines())
+    assert "data/frames/part-00000.parquet" in shown and "data/mcq/mcq.parquet" in shown
+    assert "configs:" in shown and TOKEN not in shown
     assert sorted(p.name for p in outputs["frames"].iterdir()) == before  # nothing staged either
+
+
+def run_cli(*args: object):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def test_cli_dry_run_prints_plan_and_card_or_json(outputs, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    text = run_cli("publish", outputs["frames"], "--repo-id", "me/videoqa", "--dry-run")
+    assert text.exit_code == 0
+    assert "would publish" in text.stdout and "data/frames/part-00001.parquet" in text.stdout
+    assert plan(outputs["frames"], "me/videoqa").card in text.stdout
+    result = run_cli("publish", outputs["frames"], "--repo-id", "me/videoqa", "--dry-run", "--json", "--public")
+    assert result.exit_code == 0
+    summary = json.loads(result.stdout)  # one JSON document, nothing else on stdout
+    assert summary["dry_run"] is True and summary["private"] is False and summary["repo_id"] == "me/videoqa"
+    assert summary["configs"] == ["mcq", "frames"] and summary["files"] == len(summary["plan"]) + 1
+    assert {f["path_in_repo"] for f in summary["plan"]} >= {"data/mcq/mcq.parquet", "data/frames/part-00000.parquet"}
+    assert summary["card"] == plan(outputs["frames"], "me/videoqa").card and TOKEN not in result.stdout
+
+
+def test_card_front_matter_round_trips_through_huggingface_hub(outputs):
+    from huggingface_hub import DatasetCard
+
+    card = plan(outputs["frames"], "me/videoqa", license="cc-by-4.0").card
+    parsed = DatasetCard(card)
+    assert parsed.data.license == "cc-by-4.0" and [c["config_name"] for c in parsed.data.configs] == ["mcq", "frames"]
+    assert str(parsed) == card  # the card is what huggingface_hub writes for this metadata
+
+
+@pytest.mark.parametrize("where", ["mcq.parquet", "frames/part-00000.parquet", "rejects.parquet"])
+@pytest.mark.parametrize("content", ["garbage", "wrong schema"])
+def test_bad_table_is_one_line_error_naming_the_file(tmp_path, outputs, where, content):
+    folder = tmp_path / "copy"
+    shutil.copytree(outputs["frames"], folder, ignore=shutil.ignore_patterns("_publish", "_work"))
+    target = folder / where
+    if content == "garbage":
+        target.write_bytes(b"this is not parquet\n")
+    else:  # a Parquet table, but not the one this file name promises
+        pq.write_table(pa.table({"id": ["x"], "answer": ["B"]}), target)
+    with pytest.raises(UserError, match=re.escape(str(target))) as err:
+        publish(folder, "me/videoqa", dry_run=True, api=NoNetwork())
+    assert "\n" not in str(err.value)
+    result = run_cli("publish", folder, "--repo-id", "me/videoqa", "--dry-run")
+    assert result.exit_code == 2 and str(target) in result.stderr and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_upload_calls(tmp_path, outputs, capsys, monkeypatch):

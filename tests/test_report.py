@@ -14,7 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_frames_extract import config, make_clip, make_table
+from typer.testing import CliRunner
 
+from curate.cli import app
 from curate.errors import UserError
 from curate.filter import FilterConfig
 from curate.filter import run as run_filter
@@ -138,6 +140,28 @@ def test_nothing_to_report(tmp_path):
         report(tmp_path / "absent")
 
 
+@pytest.mark.parametrize(
+    "where", ["mcq.parquet", "rejects.parquet", "passrate.parquet", "frames/part-00000.parquet", "stats.json"]
+)
+@pytest.mark.parametrize("content", ["garbage", "wrong schema"])
+def test_bad_file_is_one_line_error_naming_it(tmp_path, everything, where, content):
+    folder = tmp_path / "copy"
+    shutil.copytree(everything, folder, ignore=shutil.ignore_patterns("_work", "report.html"))
+    target = folder / where
+    if content == "garbage":
+        target.write_bytes(b"\x00\x01 this is not a table\n")
+    elif target.suffix == ".json":
+        target.write_text("[1, 2, 3]")
+    else:  # Parquet, but not the table this file name promises
+        pq.write_table(pa.table({"id": ["x"], "answer": ["B"], "pass_rate": ["high"]}), target)
+    with pytest.raises(UserError, match=re.escape(str(target))) as err:
+        report(folder)
+    assert "\n" not in str(err.value) and not (folder / "report.html").exists()
+    result = CliRunner().invoke(app, ["report", str(folder)])
+    assert result.exit_code == 2 and str(target) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if found := shutil.which(name):
@@ -197,9 +221,20 @@ def test_contact_sheet_names_stay_readable_at_any_length(tmp_path, library):
     )
     probe.write_text(page.replace("</body>", measure + "</body>"))
     result = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
-         "--window-size=1000,800", "--dump-dom", probe.resolve().as_uri()],
-        check=True, capture_output=True, text=True, timeout=120,
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1000,800",
+            "--dump-dom",
+            probe.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     measured = json.loads(html.unescape(re.search(r'data-measured="([^"]*)"', result.stdout).group(1)))
     assert measured["width"] > 600  # the name has the page's width, not a narrow column
