@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated
@@ -9,8 +10,17 @@ from typing import Annotated
 import typer
 
 from curate import __version__
+from curate.coldstart.stage import SURFACE as COLDSTART
+from curate.coldstart.stage import ColdstartConfig
 from curate.console import emit, progress, stderr, user_errors
-from curate.formats import FORMATS
+from curate.demo import SURFACE as DEMO
+from curate.demo import DemoConfig
+from curate.filter import SURFACE as FILTER
+from curate.filter import FilterConfig
+from curate.frames.extract import SURFACE as EXTRACT
+from curate.frames.extract import ExtractConfig
+from curate.frames.verify import SURFACE as VERIFY
+from curate.frames.verify import VerifyConfig
 
 app = typer.Typer(
     add_completion=False,
@@ -21,6 +31,14 @@ app = typer.Typer(
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as one JSON line on stdout.")]
+
+
+def parameter(name: str, annotation, default) -> inspect.Parameter:
+    """A CLI-only parameter (not a stage option) of a command built from a stage's options."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+OUTPUT_FLAGS = [parameter("quiet", Quiet, False), parameter("as_json", Json, False)]
 
 
 def _version(value: bool) -> None:
@@ -36,65 +54,13 @@ def main(
     """videoqa-rl curation stages."""
 
 
-@app.command("filter")
-def filter_command(
-    inputs: Annotated[list[Path], typer.Argument(help="Annotation files in their published formats.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
-    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "auto",
-    video_root: Annotated[Path | None, typer.Option(help="Folder the video paths are relative to.")] = None,
-    nextqa_map: Annotated[Path | None, typer.Option(help="NExT-QA map_vid_vidorID.json.")] = None,
-    mapping: Annotated[
-        list[str] | None, typer.Option("--map", help="FIELD=COLUMN for --format generic (repeatable).")
-    ] = None,
-    source: Annotated[str | None, typer.Option(help="Source name for --format generic.")] = None,
-    min_duration: Annotated[float | None, typer.Option(help="Drop videos shorter than this (s).")] = None,
-    max_duration: Annotated[float | None, typer.Option(help="Drop videos longer than this (s).")] = None,
-    probe: Annotated[bool, typer.Option(help="Probe videos whose duration is unknown.")] = False,
-    check_videos: Annotated[bool, typer.Option(help="Check every video exists and decodes.")] = False,
-    workers: Annotated[int | None, typer.Option(help="Parallel video probes (default: CPU count).")] = None,
-    include_subset: Annotated[list[str] | None, typer.Option(help="Keep subsets matching this glob.")] = None,
-    exclude_subset: Annotated[list[str] | None, typer.Option(help="Drop subsets matching this glob.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Keep the first N items.")] = None,
-    sample: Annotated[int | None, typer.Option(help="Keep N items drawn at random (see --seed).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
-    shuffle_options: Annotated[
-        int | None, typer.Option(metavar="SEED", help="Permute options per item to debias answer letters.")
-    ] = None,
-    passrate: Annotated[Path | None, typer.Option(help="passrate.parquet from curate coldstart.")] = None,
-    min_pass_rate: Annotated[float | None, typer.Option(help="Keep questions with pass rate >= this.")] = None,
-    max_pass_rate: Annotated[float | None, typer.Option(help="Keep questions with pass rate <= this.")] = None,
-    force: Annotated[bool, typer.Option(help="Rerun even if the output is complete.")] = False,
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
+@FILTER.command(app, "filter", OUTPUT_FLAGS)
+def filter_command(config: FilterConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Read Video-QA annotations and write one clean multiple-choice table (mcq.parquet)."""
-    from curate.filter import FilterConfig, run
+    from curate.filter import run
 
+    output = config.output
     with user_errors():
-        config = FilterConfig(
-            inputs=list(inputs),
-            output=output,
-            format=fmt,
-            video_root=video_root,
-            nextqa_map=nextqa_map,
-            mapping=mapping or [],
-            source=source,
-            min_duration=min_duration,
-            max_duration=max_duration,
-            probe=probe,
-            check_videos=check_videos,
-            workers=workers,
-            include_subset=include_subset or [],
-            exclude_subset=exclude_subset or [],
-            limit=limit,
-            sample=sample,
-            seed=seed,
-            shuffle_options=shuffle_options,
-            passrate=passrate,
-            min_pass_rate=min_pass_rate,
-            max_pass_rate=max_pass_rate,
-            force=force,
-        )
         with progress("probing videos", quiet or as_json) as bar:
             result = run(config, progress=bar)
         lines = [f"{path}: format {name}" for path, name in result.formats.items()]
@@ -155,54 +121,13 @@ def export_command(
         )
 
 
-@app.command("extract-frames")
-def extract_frames_command(
-    mcq_dir: Annotated[Path, typer.Argument(help="Output folder of curate filter (or its mcq.parquet).")],
-    video_root: Annotated[Path, typer.Option(help="Folder the video paths are relative to.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
-    num_frames: Annotated[int, typer.Option(help="Frames per video (uniform sampling).")] = 16,
-    sampling: Annotated[str, typer.Option(help="uniform or fps.")] = "uniform",
-    fps: Annotated[float, typer.Option(help="Frames per second of video (--sampling fps).")] = 2.0,
-    min_frames: Annotated[int, typer.Option(help="At least this many frames (--sampling fps).")] = 4,
-    max_frames: Annotated[int, typer.Option(help="At most this many frames (--sampling fps).")] = 768,
-    size: Annotated[int, typer.Option(help="Target size in pixels.")] = 384,
-    resize: Annotated[str, typer.Option(help="square, short-side, pad or none.")] = "square",
-    max_pixels: Annotated[int | None, typer.Option(help="Scale frames down to at most this many pixels.")] = None,
-    encoding: Annotated[str, typer.Option(help="jpeg, png or raw.")] = "jpeg",
-    jpeg_quality: Annotated[int, typer.Option(help="JPEG quality.")] = 90,
-    decoder: Annotated[str, typer.Option(help="auto, decord, pyav or ffmpeg.")] = "auto",
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds allowed per video.")] = 120.0,
-    executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
-    shard_rows: Annotated[int, typer.Option(help="Videos per shard (shards also close at 256 MB).")] = 512,
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
+@EXTRACT.command(app, "extract-frames", OUTPUT_FLAGS)
+def extract_frames_command(config: ExtractConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Decode each distinct video once into Parquet frame shards trainers stream."""
-    from curate.frames.extract import ExtractConfig, run
-    from curate.frames.sampling import Sampling
-    from curate.frames.work import Shaping
+    from curate.frames.extract import run
 
+    output = config.output
     with user_errors():
-        shaping = Shaping(
-            sampling=Sampling(sampling, num_frames, fps, min_frames, max_frames),
-            size=size,
-            resize=resize,
-            max_pixels=max_pixels,
-            encoding=encoding,
-            jpeg_quality=jpeg_quality,
-            decoder=decoder,
-        )
-        config = ExtractConfig(
-            mcq_dir=mcq_dir,
-            video_root=video_root,
-            output=output,
-            shaping=shaping,
-            workers=workers,
-            timeout=timeout,
-            executor=executor,
-            shard_rows=shard_rows,
-        )
         with progress("decoding videos", quiet or as_json) as bar:
             result = run(config, progress=bar)
         summary = {"output": str(output), **{k: v for k, v in vars(result).items() if k != "output"}}
@@ -214,64 +139,13 @@ def extract_frames_command(
         emit(summary, as_json, quiet, lines)
 
 
-@app.command("coldstart")
-def coldstart_command(
-    frames_dir: Annotated[Path, typer.Argument(help="extract-frames output (or a filter output with --video-root).")],
-    model: Annotated[str, typer.Option(help="Model path, Hub id, or the endpoint's model name.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
-    backend: Annotated[str, typer.Option(help="hf, vllm or openai.")] = "hf",
-    template: Annotated[str, typer.Option(help="tinyllava-r1, video-r1, or a Jinja file.")] = "tinyllava-r1",
-    blind: Annotated[bool, typer.Option(help="Prompt without frames (finds questions answerable blind).")] = False,
-    num_samples: Annotated[int, typer.Option(help="Completions per question (K).")] = 8,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
-    top_p: Annotated[float, typer.Option(help="Nucleus sampling.")] = 1.0,
-    max_new_tokens: Annotated[int, typer.Option(help="Tokens per completion at most.")] = 1024,
-    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
-    batch_size: Annotated[int, typer.Option(help="Questions per generate call.")] = 4,
-    keep: Annotated[str, typer.Option(help="best or all-correct.")] = "best",
-    per_question: Annotated[int | None, typer.Option(help="Exemplars per question (best: 1).")] = None,
-    target_think_chars: Annotated[int, typer.Option(help="Tie-break: think length closest to this.")] = 600,
-    video_root: Annotated[Path | None, typer.Option(help="Decode videos on the fly from here.")] = None,
-    num_frames: Annotated[int, typer.Option(help="Frames per video with --video-root.")] = 16,
-    size: Annotated[int, typer.Option(help="Frame size with --video-root.")] = 384,
-    device: Annotated[str | None, typer.Option(help="hf: cuda, cuda:1, cpu … (default: cuda if any).")] = None,
-    dtype: Annotated[str | None, typer.Option(help="hf: bfloat16, float16, float32.")] = None,
-    trust_remote_code: Annotated[bool, typer.Option(help="hf: run the model's own code.")] = False,
-    revision: Annotated[str | None, typer.Option(help="hf: model revision (branch, tag or commit).")] = None,
-    base_url: Annotated[str, typer.Option(help="openai: endpoint base URL.")] = "http://127.0.0.1:8000/v1",
-    api_key_env: Annotated[str, typer.Option(help="openai: environment variable holding the key.")] = "OPENAI_API_KEY",
-    concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 8,
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
+@COLDSTART.command(app, "coldstart", OUTPUT_FLAGS)
+def coldstart_command(config: ColdstartConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Sample reasoning from a model, keep what the rewards verify, write SFT data and pass rates."""
-    from curate.coldstart.backends import SamplingParams
-    from curate.coldstart.stage import ColdstartConfig, run
-    from curate.frames.sampling import Sampling
-    from curate.frames.work import Shaping
+    from curate.coldstart.stage import run
 
+    output = config.output
     with user_errors():
-        if backend in ("hf", "vllm"):
-            options = {"device": device, "dtype": dtype, "trust_remote_code": trust_remote_code, "revision": revision}
-        else:
-            options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}
-            batch_size = max(batch_size, concurrency)  # one batch per generate call: fill the concurrency
-        config = ColdstartConfig(
-            input=frames_dir,
-            output=output,
-            model=model,
-            backend=backend,
-            backend_options=options,
-            template=template,
-            blind=blind,
-            sampling=SamplingParams(num_samples, temperature, top_p, max_new_tokens, seed),
-            batch_size=batch_size,
-            keep=keep,
-            per_question=per_question,
-            target_think_chars=target_think_chars,
-            video_root=video_root,
-            shaping=Shaping(sampling=Sampling(num_frames=num_frames), size=size),
-        )
         with progress("sampling", quiet or as_json) as bar:
             result = run(config, progress=bar)
         rate = result.run["throughput"]
@@ -284,21 +158,16 @@ def coldstart_command(
         emit({"output": str(output), **result.run["counts"], **rate}, as_json, quiet, lines)
 
 
-@app.command("demo")
-def demo_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where the demo writes.")] = Path("out/demo"),
-    videos: Annotated[int, typer.Option(help="Synthetic videos to make.")] = 8,
-    coldstart: Annotated[bool, typer.Option(help="Sample with a tiny model on CPU (or --model).")] = True,
-    model: Annotated[str | None, typer.Option(help="A real model for coldstart (default: a tiny random one).")] = None,
-    as_json: Json = False,
-) -> None:
+@DEMO.command(app, "demo", [parameter("as_json", Json, False)])
+def demo_command(config: DemoConfig, as_json: bool = False) -> None:
     """Run filter → extract-frames → rewards → coldstart on an embedded synthetic sample."""
     from rich.table import Table
 
-    from curate.demo import run_demo
+    from curate.demo import run
 
+    output = config.output
     with user_errors():
-        summary = run_demo(output, videos, coldstart, model)
+        summary = run(config)
     if as_json:
         print(json.dumps(summary))
         return
@@ -360,7 +229,9 @@ def publish_command(
     repo_id: Annotated[str, typer.Option("--repo-id", help="Hub dataset repository, OWNER/NAME.")],
     private: Annotated[bool, typer.Option("--private/--public", help="Repository visibility (new repos).")] = True,
     revision: Annotated[str | None, typer.Option(help="Branch to push to (created if missing).")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Print the file plan and the card; touch no network.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option(help="Print the file plan and the card (with --json: as JSON); touch no network.")
+    ] = False,
     license: Annotated[str | None, typer.Option("--license", help="License id for the card, e.g. cc-by-4.0.")] = None,
     citation: Annotated[str | None, typer.Option(help="BibTeX text, or a file holding it.")] = None,
     quiet: Quiet = False,
@@ -373,16 +244,10 @@ def publish_command(
         result = publish(
             directory, repo_id, private=private, revision=revision, dry_run=dry_run, license=license, citation=citation
         )
-        if not dry_run:
-            summary = {
-                "repo_id": repo_id,
-                "url": result.url,
-                "revision": revision,
-                "private": private,
-                "files": len(result.plan.files) + 1,
-                "configs": list(result.plan.configs),
-            }
-            emit(summary, as_json, quiet, [f"published {directory} → {result.url}", result.plan.describe()])
+    if dry_run and not (as_json or quiet):  # the plan and the card are a dry run's output: stdout, verbatim
+        print("\n".join(result.lines()))
+    else:
+        emit(result.summary(), as_json, quiet, result.lines())
 
 
 @app.command("report")
@@ -402,28 +267,16 @@ def report_command(
         emit({"report": str(path)}, as_json, quiet, [f"report → {path}"])
 
 
-@app.command("verify")
-def verify_command(
-    directory: Annotated[Path, typer.Argument(help="An output folder with a manifest.json.")],
-    sample: Annotated[int, typer.Option(help="Rows per shard whose frames are decoded.")] = 8,
-    decode: Annotated[
-        bool, typer.Option("--decode", help="Also re-decode videos and compare their frames with the stored ones.")
-    ] = False,
-    videos: Annotated[int, typer.Option(help="Videos re-decoded with --decode (spread over the shards).")] = 4,
-    video_root: Annotated[
-        Path | None, typer.Option(help="Where the videos are for --decode (default: the manifest's).")
-    ] = None,
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
+@VERIFY.command(app, "verify", OUTPUT_FLAGS)
+def verify_command(config: VerifyConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Check an output folder against its manifest (and with --decode, against its videos); exit 1 on any
     mismatch."""
-    from curate.frames.verify import verify
+    from curate.frames.verify import run
 
     with user_errors():
-        result = verify(directory, sample, decode=decode, videos=videos, video_root=video_root)
+        result = run(config)
         summary = {
-            "directory": str(directory),
+            "directory": str(config.directory),
             "ok": result.ok,
             "files": result.files,
             "rows": result.rows,
@@ -431,7 +284,7 @@ def verify_command(
             "videos_decoded": result.videos_decoded,
             "problems": result.problems,
         }
-        checked = f", {result.videos_decoded} videos re-decoded" if decode else ""
+        checked = f", {result.videos_decoded} videos re-decoded" if config.decode else ""
         lines = result.problems + [
             f"{'ok' if result.ok else 'FAILED'}: {result.files} files, {result.rows} rows, "
             f"{result.frames_decoded} frames decoded{checked}"
@@ -439,6 +292,102 @@ def verify_command(
         emit(summary, as_json, quiet and result.ok, lines)
     if not result.ok:
         raise typer.Exit(1)
+
+
+from curate.decontaminate import config as _dc  # noqa: E402 - options of the two commands below
+
+
+@app.command("decontaminate")
+def decontaminate_command(
+    train: Annotated[Path, typer.Argument(help=_dc.help_of(_dc.DecontaminateConfig, "train"))],
+    against: Annotated[list[Path], typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "against"))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=_dc.help_of(_dc.DecontaminateConfig, "output"))],
+    against_video_root: Annotated[
+        list[Path] | None, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "against_video_root"))
+    ] = None,
+    train_video_root: Annotated[
+        Path | None, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "train_video_root"))
+    ] = None,
+    ids: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "ids"))] = True,
+    content: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "content"))] = True,
+    questions: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "questions"))] = True,
+    near: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "near"))] = True,
+    threshold: Annotated[int, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "threshold"))] = _dc.default_of(
+        _dc.DecontaminateConfig, "threshold"
+    ),
+    min_frames: Annotated[int, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "min_frames"))] = _dc.default_of(
+        _dc.DecontaminateConfig, "min_frames"
+    ),
+    min_fraction: Annotated[
+        float, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "min_fraction"))
+    ] = _dc.default_of(_dc.DecontaminateConfig, "min_fraction"),
+    mirror: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "mirror"))] = True,
+    bench_fps: Annotated[float, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "bench_fps"))] = _dc.default_of(
+        _dc.DecontaminateConfig, "bench_fps"
+    ),
+    question_threshold: Annotated[
+        float, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "question_threshold"))
+    ] = _dc.default_of(_dc.DecontaminateConfig, "question_threshold"),
+    report_only: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "report_only"))] = False,
+    workers: Annotated[int | None, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "workers"))] = None,
+    force: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "force"))] = False,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Drop training questions whose video (by id or content) or question is in an evaluation benchmark."""
+    from pydantic import ValidationError
+
+    with user_errors():
+        from curate.decontaminate.stage import run, summary
+        from curate.errors import UserError
+
+        try:
+            config = _dc.DecontaminateConfig(
+                train=train, against=against, output=output, against_video_root=against_video_root or [],
+                train_video_root=train_video_root, ids=ids, content=content, questions=questions, near=near,
+                threshold=threshold, min_frames=min_frames, min_fraction=min_fraction, mirror=mirror,
+                bench_fps=bench_fps, question_threshold=question_threshold, report_only=report_only,
+                workers=workers, force=force,
+            )  # fmt: skip
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            raise UserError(f"--{str(error['loc'][0]).replace('_', '-')}: {error['msg']}") from None
+        result = run(config)
+        lines = [f"read {result.read}, kept {result.kept}, rejected {result.rejected} → {output / 'mcq.parquet'}"]
+        lines += [f"{bench}: {counts}" for bench, counts in result.stats.get("by_benchmark", {}).items()]
+        emit(summary(result), as_json, quiet, lines)
+
+
+@app.command("dedup")
+def dedup_command(
+    inputs: Annotated[list[Path], typer.Argument(help=_dc.help_of(_dc.DedupConfig, "inputs"))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=_dc.help_of(_dc.DedupConfig, "output"))],
+    ids: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DedupConfig, "ids"))] = True,
+    content: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DedupConfig, "content"))] = True,
+    threshold: Annotated[int, typer.Option(help=_dc.help_of(_dc.DedupConfig, "threshold"))] = _dc.default_of(
+        _dc.DedupConfig, "threshold"
+    ),
+    force: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DedupConfig, "force"))] = False,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Find the same video in several training sources and keep its questions once (from the first source)."""
+    from pydantic import ValidationError
+
+    with user_errors():
+        from curate.decontaminate.dedup import run
+        from curate.errors import UserError
+
+        try:
+            config = _dc.DedupConfig(
+                inputs=inputs, output=output, ids=ids, content=content, threshold=threshold, force=force
+            )
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            raise UserError(f"{str(error['loc'][0]).replace('_', '-')}: {error['msg']}") from None
+        stats = run(config)
+        lines = [f"read {stats['read']}, kept {stats['kept']}, rejected {stats['rejected']} → {output / 'mcq.parquet'}"]
+        emit({"output": str(output), **stats}, as_json, quiet, lines)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from curate.options import Surface, config, option
+
 COLOURS = {"red": (220, 40, 40), "green": (40, 200, 60), "blue": (50, 80, 230), "yellow": (235, 220, 40)}
 DIRECTIONS = ("left", "right", "up", "down")
 SIZE, FRAMES, FPS = 128, 24, 12
@@ -120,6 +122,24 @@ def reference_scores(table_path: Path) -> dict:
     return {
         k: tuple(round(sum(v[i] for v in values) / len(values), 3) for i in range(3)) for k, values in kinds.items()
     }
+
+
+@config
+class DemoConfig:
+    """The options of ``curate demo``."""
+
+    output: Path = option(Path("out/demo"), "Where the demo writes.", short="-o")
+    videos: int = option(8, "Synthetic videos to make.", ge=1, le=1000)
+    coldstart: bool = option(True, "Sample with a tiny model on CPU (or --model).")
+    model: str | None = option(None, "A real model for coldstart (default: a tiny random one).", min_length=1)
+
+
+SURFACE = Surface(DemoConfig)
+
+
+def run(config: DemoConfig) -> dict:
+    """Run every stage on the embedded sample into ``config.output``; return a summary."""
+    return run_demo(config.output, config.videos, config.coldstart, config.model)
 
 
 def run_demo(output: Path, videos: int = 8, coldstart: bool = True, model: str | None = None) -> dict:

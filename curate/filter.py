@@ -29,7 +29,7 @@ import hashlib
 import os
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,6 +39,7 @@ from curate import manifest
 from curate.errors import UserError
 from curate.lock import output_lock
 from curate.normalize import LETTERS, norm_answer_text, norm_text, normalize
+from curate.options import Surface, config, option
 from curate.probe import probe_many
 from curate.readers import fill_records, load_nextqa_map, read
 from curate.readers.generic import parse_mapping
@@ -52,30 +53,47 @@ OUTPUTS = ("mcq.parquet", "rejects.parquet", "stats.json", manifest.NAME)
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
-@dataclass
+def _formats() -> tuple[str, ...]:
+    from curate.formats import FORMATS
+
+    return FORMATS
+
+
+@config
 class FilterConfig:
-    inputs: list[Path]
-    output: Path
-    format: str = "auto"
-    video_root: Path | None = None
-    nextqa_map: Path | None = None
-    mapping: list[str] = field(default_factory=list)
-    source: str | None = None
-    min_duration: float | None = None
-    max_duration: float | None = None
-    probe: bool = False
-    check_videos: bool = False
-    workers: int | None = None
-    include_subset: list[str] = field(default_factory=list)
-    exclude_subset: list[str] = field(default_factory=list)
-    limit: int | None = None
-    sample: int | None = None
-    seed: int = 0
-    shuffle_options: int | None = None
-    passrate: Path | None = None
-    min_pass_rate: float | None = None
-    max_pass_rate: float | None = None
-    force: bool = False
+    """The options of ``curate filter`` (and of a recipe's filter step)."""
+
+    inputs: list[Path] = option(help="Annotation files in their published formats.", min_length=1)
+    output: Path = option(help="Output folder.", short="-o")
+    format: str = option("auto", "Annotation format (auto: from the fields).", choices=_formats)
+    video_root: Path | None = option(None, "Folder the video paths are relative to.")
+    nextqa_map: Path | None = option(None, "NExT-QA map_vid_vidorID.json.")
+    mapping: list[str] = option(factory=list, help="FIELD=COLUMN for --format generic (repeatable).")
+    source: str | None = option(None, "Source name for --format generic.")
+    min_duration: float | None = option(None, "Drop videos shorter than this (s).", ge=0)
+    max_duration: float | None = option(None, "Drop videos longer than this (s).", gt=0)
+    probe: bool = option(False, "Probe videos whose duration is unknown.")
+    check_videos: bool = option(False, "Check every video exists and decodes.")
+    workers: int | None = option(None, "Parallel video probes (default: CPU count).", ge=1, le=4096)
+    include_subset: list[str] = option(factory=list, help="Keep subsets matching this glob.")
+    exclude_subset: list[str] = option(factory=list, help="Drop subsets matching this glob.")
+    limit: int | None = option(None, "Keep the first N items.", ge=0)
+    sample: int | None = option(None, "Keep N items drawn at random (see --seed).", ge=0)
+    seed: int = option(0, "Seed for --sample.")
+    shuffle_options: int | None = option(None, "Permute options per item with this seed (debiases answer letters).")
+    passrate: Path | None = option(None, "passrate.parquet from curate coldstart.")
+    min_pass_rate: float | None = option(None, "Keep questions with pass rate >= this.", ge=0, le=1)
+    max_pass_rate: float | None = option(None, "Keep questions with pass rate <= this.", ge=0, le=1)
+    force: bool = option(False, "Rerun even if the output is complete.")
+
+    def __post_init__(self) -> None:
+        for low, high in (("min_duration", "max_duration"), ("min_pass_rate", "max_pass_rate")):
+            lo, hi = getattr(self, low), getattr(self, high)
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"--{low.replace('_', '-')} {lo} is above --{high.replace('_', '-')} {hi}")
+
+
+SURFACE = Surface(FilterConfig, {"map": "mapping"}, argument="inputs")
 
 
 @dataclass
@@ -362,8 +380,6 @@ def load_inputs(config: FilterConfig) -> tuple[pl.DataFrame, dict[str, str]]:
 
 def run(config: FilterConfig, progress: Callable[[int], Callable[[], None]] | None = None) -> FilterResult:
     """Run the stage; see the module docstring. ``progress(total)`` returns a per-video tick callback."""
-    if config.sample is not None and config.sample < 0 or config.limit is not None and config.limit < 0:
-        raise UserError("--limit and --sample take a non-negative count")
     if config.video_root is not None and not config.video_root.is_dir():
         raise UserError(f"{config.video_root}: --video-root is not a directory")
     with output_lock(config.output, clean={"": OUTPUTS}):  # one writer; a killed run's temporaries go

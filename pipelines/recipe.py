@@ -72,96 +72,24 @@ from typing import Any
 
 import yaml
 
+from curate.coldstart.stage import SURFACE as COLDSTART
 from curate.errors import UserError
+from curate.filter import SURFACE as FILTER
+from curate.frames.extract import SURFACE as EXTRACT
+from curate.options import Surface
 
 STAGES = ("filter", "extract-frames", "coldstart", "export", "publish")
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
-# per stage: option name (underscores) → kind; "path" options resolve against the base folder
+# the stages whose options are a config's (curate.options.Surface): names, types, defaults and bounds
+SURFACES: dict[str, Surface] = {"filter": FILTER, "extract-frames": EXTRACT, "coldstart": COLDSTART}
+# the other stages: option name (underscores) → "path" (resolved against the base folder) or "str"
 OPTIONS: dict[str, dict[str, str]] = {
-    "filter": {
-        "inputs": "paths",
-        "input": "paths",  # an alias of inputs
-        "output": "path",
-        "format": "str",
-        "video_root": "path",
-        "nextqa_map": "path",
-        "map": "list",
-        "source": "str",
-        "min_duration": "float",
-        "max_duration": "float",
-        "probe": "bool",
-        "check_videos": "bool",
-        "workers": "int",
-        "include_subset": "list",
-        "exclude_subset": "list",
-        "limit": "int",
-        "sample": "int",
-        "seed": "int",
-        "shuffle_options": "int",
-        "passrate": "path",
-        "min_pass_rate": "float",
-        "max_pass_rate": "float",
-        "force": "bool",
-    },
-    "extract-frames": {
-        "input": "path",
-        "video_root": "path",
-        "output": "path",
-        "num_frames": "int",
-        "sampling": "str",
-        "fps": "float",
-        "min_frames": "int",
-        "max_frames": "int",
-        "size": "int",
-        "resize": "str",
-        "max_pixels": "int",
-        "encoding": "str",
-        "jpeg_quality": "int",
-        "decoder": "str",
-        "workers": "int",
-        "timeout": "float",
-        "executor": "str",
-        "shard_rows": "int",
-    },
-    "coldstart": {
-        "input": "path",
-        "model": "model",
-        "output": "path",
-        "backend": "str",
-        "template": "template",
-        "blind": "bool",
-        "num_samples": "int",
-        "temperature": "float",
-        "top_p": "float",
-        "max_new_tokens": "int",
-        "seed": "int",
-        "batch_size": "int",
-        "keep": "str",
-        "per_question": "int",
-        "target_think_chars": "int",
-        "video_root": "path",
-        "num_frames": "int",
-        "size": "int",
-        "device": "str",
-        "dtype": "str",
-        "trust_remote_code": "bool",
-        "revision": "str",
-        "base_url": "str",
-        "api_key_env": "str",
-        "concurrency": "int",
-    },
     "export": {"input": "path", "to": "str", "output": "path", "instruction": "str", "video_root": "str"},
     # plus the other keyword arguments curate.publish.publish accepts (checked when the step runs)
     "publish": {"input": "path", "repo_id": "str", "dry_run": "bool", "private": "bool", "staging": "path"},
 }
-REQUIRED = {
-    "filter": ("inputs", "output"),
-    "extract-frames": ("input", "video_root", "output"),
-    "coldstart": ("input", "model", "output"),
-    "export": ("input", "to", "output"),
-    "publish": ("input", "repo_id"),
-}
+REQUIRED = {"export": ("input", "to", "output"), "publish": ("input", "repo_id")}
 # what a stage leaves in its output folder (deleted before a rerun with options the stage would refuse)
 STAGE_FILES = {
     "extract-frames": ("frames", "_work", "mcq.parquet", "rejects.parquet", "manifest.json"),
@@ -260,8 +188,23 @@ def _absolute(value: Any, base: Path) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
+def _kind(stage: str, key: str) -> str:
+    """How a recipe value is resolved before validation: ``path``/``paths`` against the base folder,
+    ``model``/``template`` only when they name a file; anything else is left to the config's validation."""
+    if stage == "coldstart" and key in ("model", "template"):
+        return key
+    if stage in SURFACES:
+        flag = SURFACES[stage].flags.get(key)
+        if flag is None:
+            return "any"
+        if flag.is_list():
+            return "paths" if flag.is_path() else "list"
+        return "path" if flag.is_path() else "any"
+    return OPTIONS[stage].get(key, "any")
+
+
 def _coerce(stage: str, key: str, value: Any, base: Path, where: str) -> Any:
-    kind = OPTIONS[stage].get(key, "any")
+    kind = _kind(stage, key)
     if value is None:
         return None
     try:
@@ -269,28 +212,18 @@ def _coerce(stage: str, key: str, value: Any, base: Path, where: str) -> Any:
             return _absolute(value, base)
         if kind == "paths":
             return [_absolute(v, base) for v in (value if isinstance(value, list) else [value])]
-        if kind == "list":
-            return [str(v) for v in (value if isinstance(value, list) else [value])]
-        if kind == "int":
-            if isinstance(value, bool):
-                raise ValueError
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "bool":
-            if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
-                return value.lower() in ("true", "yes", "1")
-            if not isinstance(value, bool):
-                raise ValueError
-            return value
         if kind == "model":  # a Hub id stays as written; a folder that exists becomes absolute
             candidate = _absolute(value, base)
             return str(candidate) if candidate.exists() else str(value)
         if kind == "template":  # a built-in name or a Jinja file
             candidate = _absolute(value, base)
             return str(candidate) if str(value).endswith((".jinja", ".j2")) or candidate.is_file() else str(value)
+        if kind == "list":  # a repeatable flag: a list or a single value
+            return [str(v) for v in (value if isinstance(value, list) else [value])]
         if kind == "str":
             return str(value)
+        if kind == "bool" and not isinstance(value, bool):
+            raise ValueError
     except (TypeError, ValueError):
         raise UserError(f"{where}: {key.replace('_', '-')} {value!r}: expected {kind}") from None
     return value
@@ -307,6 +240,8 @@ def load_recipe(
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UserError(f"{path}: cannot read the recipe: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: a recipe is UTF-8 text (byte {exc.start} is not UTF-8)") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("stages"), list) or not doc["stages"]:
@@ -363,7 +298,12 @@ def load_recipe(
         options.update(step_sets.get(name, {}))
         options = {k: _substitute(v, lookup, where) for k, v in options.items()}
         if stage != "publish":
-            bad = sorted(set(options) - set(OPTIONS[stage]))
+            known = (
+                set(SURFACES[stage].flags) | ({"input"} if stage == "filter" else set())
+                if stage in SURFACES
+                else set(OPTIONS[stage])
+            )
+            bad = sorted(set(options) - known)
             if bad:
                 names = ", ".join(b.replace("_", "-") for b in bad)
                 raise UserError(f"{where}: unknown option(s) for {stage}: {names}")
@@ -374,10 +314,13 @@ def load_recipe(
         if stage == "publish":
             options.setdefault("dry_run", True)
         options = {k: _coerce(stage, k, v, base, where) for k, v in options.items()}
-        missing = [m.replace("_", "-") for m in REQUIRED[stage] if options.get(m) in (None, [])]
+        required = SURFACES[stage].required() if stage in SURFACES else REQUIRED[stage]
+        missing = [m.replace("_", "-") for m in required if options.get(m) in (None, [])]
         if missing:
             raise UserError(f"{where}: missing option(s) for {stage}: {', '.join(missing)}")
         step = Step(name, stage, options)
+        if stage in SURFACES:
+            step_config(step, where=f"{where}: ")  # every value checked against the stage's config before any step runs
         steps.append(step)
         by_name[name] = step
     return Recipe(path, base, variables, steps)
@@ -473,45 +416,29 @@ def _clear(out: Path, stage: str) -> None:
 # ---------------------------------------------------------------------------------------------- stages
 
 
-def _filter(step: Step, ctx: dict) -> StepResult:
-    from curate.filter import FilterConfig, run
+def step_config(step: Step, executor: str | None = None, where: str | None = None) -> Any:
+    """The stage config of a filter, extract-frames or coldstart step, validated by the stage's
+    :class:`~curate.options.Surface` (a bad value: one line naming the recipe, the step and the option);
+    ``executor`` (``curate run --executor``) overrides an extract-frames step's."""
+    options = dict(step.options)
+    if executor is not None and step.stage == "extract-frames":
+        options["executor"] = executor
+    return SURFACES[step.stage].build(options, f"step {step.name!r}: " if where is None else where)
 
-    o = dict(step.options)
-    mapping = o.pop("map", None) or []
-    for key in ("include_subset", "exclude_subset"):
-        o[key] = o.get(key) or []
-    result = run(FilterConfig(mapping=mapping, **o), progress=ctx.get("progress"))
+
+def _filter(step: Step, ctx: dict) -> StepResult:
+    from curate.filter import run
+
+    result = run(step_config(step), progress=ctx.get("progress"))
     summary = {"read": result.read, "kept": result.kept, "rejected": result.rejected}
     return StepResult(step.name, step.stage, step.output, "skipped" if result.skipped else "ran", summary)
-
-
-def _extract_config(step: Step, executor: str | None):
-    from curate.frames.extract import ExtractConfig
-    from curate.frames.sampling import Sampling
-    from curate.frames.work import Shaping
-
-    o = step.options
-    sampling_fields = {"sampling": "mode", "num_frames": "num_frames", "fps": "fps"}
-    sampling_fields.update({"min_frames": "min_frames", "max_frames": "max_frames"})
-    sampling = Sampling(**{dst: o[src] for src, dst in sampling_fields.items() if o.get(src) is not None})
-    shaping_keys = ("size", "resize", "max_pixels", "encoding", "jpeg_quality", "decoder")
-    shaping = Shaping(sampling=sampling, **{k: o[k] for k in shaping_keys if o.get(k) is not None})
-    run_keys = ("workers", "timeout", "shard_rows")
-    return ExtractConfig(
-        mcq_dir=o["input"],
-        video_root=o["video_root"],
-        output=o["output"],
-        shaping=shaping,
-        executor=executor or o.get("executor") or "local",
-        **{k: o[k] for k in run_keys if o.get(k) is not None},
-    )
 
 
 def _extract(step: Step, ctx: dict) -> StepResult:
     from curate.frames.extract import finished, run
     from curate.frames.keys import frames_config
 
-    config = _extract_config(step, ctx.get("executor"))
+    config = step_config(step, ctx.get("executor"))
     if finished(config):  # the stage's own rule: manifest fingerprint and output sizes
         return StepResult(step.name, step.stage, step.output, "skipped")
     pinned = config.output / "_work" / "config.json"
@@ -527,49 +454,10 @@ def _extract(step: Step, ctx: dict) -> StepResult:
     return StepResult(step.name, step.stage, step.output, "skipped" if result.up_to_date else "ran", summary)
 
 
-def _coldstart_config(step: Step):
-    from curate.coldstart.backends import SamplingParams
-    from curate.coldstart.stage import ColdstartConfig
-    from curate.frames.sampling import Sampling
-    from curate.frames.work import Shaping
-
-    o = step.options
-    backend = o.get("backend") or "hf"
-    if backend in ("hf", "vllm"):
-        keys = ("device", "dtype", "trust_remote_code", "revision")
-        options = {k: o.get(k) for k in keys}
-        options["trust_remote_code"] = bool(options["trust_remote_code"])
-    else:
-        keys = ("base_url", "api_key_env", "concurrency")
-        options = {k: o[k] for k in keys if o.get(k) is not None}
-    defaults = SamplingParams()
-    sampling = SamplingParams(
-        **{k: o[k] if o.get(k) is not None else getattr(defaults, k) for k in asdict(defaults)},
-    )
-    batch_size = o.get("batch_size") or 4
-    if backend == "openai":
-        batch_size = max(batch_size, options.get("concurrency", 8))
-    shaping = Shaping(sampling=Sampling(num_frames=o.get("num_frames") or 16), size=o.get("size") or 384)
-    extra = {k: o[k] for k in ("keep", "per_question", "target_think_chars", "template") if o.get(k) is not None}
-    return ColdstartConfig(
-        input=o["input"],
-        output=o["output"],
-        model=o["model"],
-        backend=backend,
-        backend_options=options,
-        blind=bool(o.get("blind")),
-        sampling=sampling,
-        batch_size=batch_size,
-        video_root=o.get("video_root"),
-        shaping=shaping,
-        **extra,
-    )
-
-
 def _coldstart(step: Step, ctx: dict) -> StepResult:
     from curate.coldstart.stage import pinned_config, run
 
-    config = _coldstart_config(step)
+    config = step_config(step)
     digest = _digest(step, [config.input])
     if _sidecar_matches(step, digest) and (config.output / "run.json").is_file():
         return StepResult(step.name, step.stage, step.output, "skipped")

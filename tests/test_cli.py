@@ -196,8 +196,10 @@ def test_missing_file_among_good_ones(cli, tmp_path):
 
 
 def test_unknown_format_name(cli, tmp_path):
-    assert_user_error(cli("filter", NEXTQA, "-o", tmp_path / "out", "--format", "nextqa2"),
-                      "nextqa2", str(NEXTQA))
+    """An unknown format is the option's mistake, answered before any file is read."""
+    line = assert_user_error(cli("filter", NEXTQA, "-o", tmp_path / "out", "--format", "nextqa2"),
+                             "--format", "nextqa2", "videomme")
+    assert not (tmp_path / "out").exists(), line
 
 
 def test_undetectable_format_own(cli, tmp_path):

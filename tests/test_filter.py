@@ -453,9 +453,11 @@ def test_sample_larger_than_input_keeps_all(run_filter, tmp_path):
     assert len(o.kept) == 5 and o.rejects == []
 
 
-def test_negative_limit_is_a_user_error(tmp_path):
-    with pytest.raises(UserError):
-        run(FilterConfig(inputs=[NEXTQA], output=tmp_path / "o", limit=-1))
+def test_negative_limit_is_refused_by_the_config(tmp_path):
+    """Bounds are checked when the config is built, before run() can start any work."""
+    with pytest.raises(ValueError, match="limit"):
+        FilterConfig(inputs=[NEXTQA], output=tmp_path / "o", limit=-1)
+    assert not (tmp_path / "o").exists()
 
 
 # --------------------------------------------------------------------------------------------- shuffling

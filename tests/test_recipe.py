@@ -107,7 +107,7 @@ def test_rerun_writes_nothing_and_a_manual_extract_rerun_keeps_later_steps_done(
     from interrupt import snapshot
 
     from curate.frames.extract import run as run_extract
-    from pipelines.recipe import _extract_config
+    from pipelines.recipe import step_config
 
     out, args, _, _ = first_run
     recipe = RECIPES / "tinyllava-video-r1.yaml"
@@ -116,7 +116,7 @@ def test_rerun_writes_nothing_and_a_manual_extract_rerun_keeps_later_steps_done(
     assert all(r.status in ("skipped", "unavailable") for r in again), statuses(again)
     assert snapshot(out) == before
     (step,) = [s for s in load_recipe(recipe, args).steps if s.stage == "extract-frames"]
-    assert run_extract(_extract_config(step, None)).up_to_date
+    assert run_extract(step_config(step)).up_to_date
     assert snapshot(out) == before
     after = run_recipe(recipe, overrides=args, echo=lambda line: None)
     assert all(r.status in ("skipped", "unavailable") for r in after), statuses(after)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import polars as pl
@@ -27,12 +27,14 @@ import pyarrow.parquet as pq
 
 from curate import __version__, manifest
 from curate.coldstart import inputs
-from curate.coldstart.backends import Backend, BackendError, OutOfMemory, Request, SamplingParams
+from curate.coldstart.backends import BACKENDS, Backend, BackendError, OutOfMemory, Request, SamplingParams
+from curate.coldstart.backends.base import BackendOptions
 from curate.coldstart.scoring import KEEP, pass_rates, score_completion, select_exemplars
 from curate.coldstart.templates import render
 from curate.errors import UserError
 from curate.frames.work import Shaping
 from curate.lock import output_lock
+from curate.options import Surface, config, fields_of, option
 from curate.tables import read_input_table
 from schemas.atomic import write_json_atomic, write_parquet_atomic
 
@@ -59,22 +61,43 @@ SAMPLE_COLUMNS = {
 }
 
 
-@dataclass
+@config
 class ColdstartConfig:
-    input: Path
-    output: Path
-    model: str
-    backend: str = "hf"
-    backend_options: dict = field(default_factory=dict)
-    template: str = "tinyllava-r1"
-    blind: bool = False
-    sampling: SamplingParams = field(default_factory=SamplingParams)
-    batch_size: int = 4
-    keep: str = "best"
-    per_question: int | None = None
-    target_think_chars: int = 600
-    video_root: Path | None = None
-    shaping: Shaping = field(default_factory=Shaping)
+    """The options of ``curate coldstart`` (and of a recipe's coldstart step)."""
+
+    input: Path = option(help="extract-frames output (or a filter output with --video-root).")
+    output: Path = option(help="Output folder.", short="-o")
+    model: str = option(help="Model path, Hub id, or the endpoint's model name.", min_length=1)
+    backend: str = option("hf", "Generation backend.", choices=BACKENDS)
+    backend_options: BackendOptions = option(factory=BackendOptions)
+    template: str = option("tinyllava-r1", "tinyllava-r1, video-r1, or a Jinja file.", min_length=1)
+    blind: bool = option(False, "Prompt without frames (finds questions answerable blind).")
+    sampling: SamplingParams = option(factory=SamplingParams)
+    batch_size: int = option(4, "Questions per generate call (openai: at least --concurrency).", ge=1, le=65536)
+    keep: str = option("best", "Which verified completions become exemplars.", choices=KEEP)
+    per_question: int | None = option(None, "Exemplars per question (best: 1).", ge=1)
+    target_think_chars: int = option(600, "Tie-break: think length closest to this.", ge=0)
+    video_root: Path | None = option(None, "Decode videos on the fly from here.")
+    shaping: Shaping = option(factory=Shaping)
+
+
+# the flags of `curate coldstart` and of a recipe's coldstart step
+SURFACE = Surface(
+    ColdstartConfig,
+    {
+        "input": "input",
+        "model": "model",
+        "output": "output",
+        "backend": "backend",
+        "template": "template",
+        "blind": "blind",
+        **{name: f"sampling.{name}" for name in ("num_samples", "temperature", "top_p", "max_new_tokens", "seed")},
+        "num_frames": "shaping.sampling.num_frames",
+        "size": "shaping.size",
+        **{name: f"backend_options.{name}" for name in fields_of(BackendOptions)},
+    },
+    argument="input",
+)
 
 
 @dataclass
@@ -165,10 +188,6 @@ def run(
     config: ColdstartConfig, backend: Backend | None = None, progress: Callable[[int], Callable[[], None]] | None = None
 ) -> ColdstartResult:
     """Run the stage; ``backend`` overrides ``config.backend`` (tests pass a scripted one)."""
-    if config.keep not in KEEP:
-        raise UserError(f"--keep {config.keep!r}: one of {', '.join(KEEP)}")
-    if min(config.batch_size, config.sampling.num_samples, config.sampling.max_new_tokens) < 1:
-        raise UserError("--batch-size, --num-samples and --max-new-tokens must be positive")
     table, questions = _questions(config)
     with output_lock(config.output, clean=TEMPORARIES):
         fp = fingerprint(config, table)
@@ -177,6 +196,14 @@ def run(
                 backend.close()
             return _up_to_date(config, questions)
         return _run(config, backend, progress, table, questions, fp)
+
+
+def batch_size(config: ColdstartConfig) -> int:
+    """Questions per generate call: ``--batch-size``, and for the openai backend at least ``--concurrency``
+    (one batch per call, so the batch must fill the requests in flight)."""
+    if config.backend == "openai":
+        return max(config.batch_size, config.backend_options.concurrency)
+    return config.batch_size
 
 
 def _up_to_date(config: ColdstartConfig, questions: list[dict]) -> ColdstartResult:
@@ -214,12 +241,12 @@ def _run(config, backend, progress, table: Path, questions: list[dict], fp: str)
     if backend is None:
         from curate.coldstart.backends import make_backend
 
-        backend = make_backend(config.backend, config.model, **config.backend_options)
+        backend = make_backend(config.backend, config.model, **config.backend_options.for_backend(config.backend))
     tick = progress(len(todo)) if progress and todo else None
     started, generated_tokens, sampled = time.monotonic(), 0, 0
     next_part = len(_parts(out))
     try:
-        for batch in _batches(items, config.batch_size):
+        for batch in _batches(items, batch_size(config)):
             prompts = [render(config.template, q["question"], q["options"]) for q, _ in batch]
             requests = [Request(q["id"], p, f) for (q, f), p in zip(batch, prompts, strict=True)]
             outputs = _generate(backend, requests, config.sampling)

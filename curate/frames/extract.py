@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -39,9 +39,10 @@ from curate.frames.executors import EXECUTORS, RUNNERS
 from curate.frames.keys import frames_config, video_key
 from curate.frames.work import Shaping, Task
 from curate.lock import output_lock
+from curate.options import Surface, config, option
 from curate.tables import read_input_table
 from schemas.atomic import write_json_atomic, write_parquet_atomic
-from schemas.frames import ENCODINGS, FRAMES_SCHEMA, validate_frames, with_hub_features
+from schemas.frames import FRAMES_SCHEMA, validate_frames, with_hub_features
 from schemas.mcq import write_mcq
 from schemas.rejects import REJECTS_SCHEMA, write_rejects
 
@@ -55,18 +56,41 @@ TEMPORARIES = {"": OUTPUTS, "frames": ("part-*.parquet",), "_work": ("*",)}
 WORK_REJECTS = pa.schema([("video_key", pa.string()), ("reason", pa.string()), ("detail", pa.string())])
 
 
-@dataclass
+@config
 class ExtractConfig:
     """Where to read and write, how to run, and (``shaping``) how to make the frames."""
 
-    mcq_dir: Path
-    video_root: Path
-    output: Path
-    shaping: Shaping = field(default_factory=Shaping)
-    workers: int | None = None
-    timeout: float = 120.0
-    executor: str = "local"
-    shard_rows: int = SHARD_ROWS
+    mcq_dir: Path = option(help="Output folder of curate filter (or its mcq.parquet).")
+    video_root: Path = option(help="Folder the video paths are relative to.")
+    output: Path = option(help="Output folder.", short="-o")
+    shaping: Shaping = option(factory=Shaping)
+    workers: int | None = option(None, "Worker processes (default: CPU count).", ge=1, le=4096)
+    timeout: float = option(120.0, "Seconds allowed per video.", gt=0)
+    executor: str = option("local", "Where videos are decoded.", choices=EXECUTORS)
+    shard_rows: int = option(SHARD_ROWS, "Videos per shard (shards also close at 256 MB).", ge=1)
+
+
+# the flags of `curate extract-frames` and of a recipe's extract-frames step
+SURFACE = Surface(
+    ExtractConfig,
+    {
+        "input": "mcq_dir",
+        "video_root": "video_root",
+        "output": "output",
+        "num_frames": "shaping.sampling.num_frames",
+        "sampling": "shaping.sampling.mode",
+        "fps": "shaping.sampling.fps",
+        "min_frames": "shaping.sampling.min_frames",
+        "max_frames": "shaping.sampling.max_frames",
+        "size": "shaping.size",
+        "resize": "shaping.resize",
+        "max_pixels": "shaping.max_pixels",
+        "encoding": "shaping.encoding",
+        "jpeg_quality": "shaping.jpeg_quality",
+        "decoder": "shaping.decoder",
+    },
+    argument="input",
+)
 
 
 @dataclass
@@ -84,23 +108,11 @@ class ExtractResult:
 
 
 def _check(config: ExtractConfig) -> None:
-    from curate.frames.decoders import DECODERS, check_decoder
-    from curate.frames.resize import RESIZE_MODES
+    """What the config's own validation cannot know: the folder and the decoder on this machine."""
+    from curate.frames.decoders import check_decoder
 
     if not config.video_root.is_dir():
         raise UserError(f"{config.video_root}: --video-root is not a directory")
-    choices = {
-        "--encoding": (config.shaping.encoding, ENCODINGS),
-        "--resize": (config.shaping.resize, RESIZE_MODES),
-        "--decoder": (config.shaping.decoder, DECODERS),
-        "--executor": (config.executor, EXECUTORS),
-        "--sampling": (config.shaping.sampling.mode, ("uniform", "fps")),
-    }
-    for flag, (value, allowed) in choices.items():
-        if value not in allowed:
-            raise UserError(f"{flag} {value!r}: one of {', '.join(allowed)}")
-    if min(config.shaping.sampling.num_frames, config.shaping.size, config.shard_rows) < 1 or config.timeout <= 0:
-        raise UserError("--num-frames, --size, --shard-rows and --timeout must be positive")
     try:
         check_decoder(config.shaping.decoder)
     except ValueError as exc:

@@ -27,21 +27,27 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from curate.options import config, option
 
 FRAME_FACTOR = 2
+SAMPLING_MODES = ("uniform", "fps")
 
 
-@dataclass(frozen=True)
+@config(frozen=True)
 class Sampling:
     """How to choose frames: ``mode`` is ``uniform`` (``num_frames``) or ``fps`` (``fps``,
     ``min_frames``, ``max_frames``)."""
 
-    mode: str = "uniform"
-    num_frames: int = 16
-    fps: float = 2.0
-    min_frames: int = 4
-    max_frames: int = 768
+    mode: str = option("uniform", "How frames are chosen.", choices=SAMPLING_MODES)
+    num_frames: int = option(16, "Frames per video (uniform sampling).", ge=1)
+    fps: float = option(2.0, "Frames per second of video (--sampling fps).", gt=0)
+    min_frames: int = option(4, "At least this many frames (--sampling fps).", ge=1)
+    max_frames: int = option(768, "At most this many frames (--sampling fps).", ge=1)
+
+    def __post_init__(self) -> None:
+        if self.min_frames > self.max_frames:
+            raise ValueError(f"--min-frames {self.min_frames} is above --max-frames {self.max_frames}")
 
 
 def linspace(first: float, last: float, count: int) -> list[float]:

@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from curate.errors import UserError
 from curate.manifest import NAME, sha256_file
+from curate.options import Surface, config, option
 from schemas.errors import SchemaError
 from schemas.frames import validate_frames
 
@@ -84,14 +85,19 @@ def psnr(a, b) -> float:
 
 def check_row(row: dict, video: Path, config: dict) -> list[str]:
     """Problems found comparing one frame row with a fresh reference decode of ``video`` (module docstring)."""
+    from functools import partial
+
     from curate.frames.decoders import VideoError, reference
     from curate.frames.encode import decode_frame, encode_frame
-    from curate.frames.resize import resize
+    from curate.frames.resize import picture_size, place, resize
 
     name = f"video {row['video']} (video_key {row['video_key']})"
     indices = row["frame_indices"]
+    mode, size, max_pixels = config.get("resize", "none"), config.get("size", 0), config.get("max_pixels")
+    geometry = partial(picture_size, mode=mode, size=size, max_pixels=max_pixels)
+    full: dict = {}  # stored frames were scaled in the decoder (PyAV, ffmpeg) or after it (decord, torchcodec)
     try:
-        timestamps, frames = reference(str(video), indices)
+        timestamps, frames = reference(str(video), indices, geometry, full)
     except VideoError as exc:
         return [f"{name}: cannot re-decode {video}: {exc}"]
     problems = []
@@ -107,14 +113,17 @@ def check_row(row: dict, video: Path, config: dict) -> list[str]:
         stored_time, expected_time = row["timestamps"][position], timestamps[index]
         if abs(stored_time - expected_time) > TIME_TOLERANCE + 2.4e-7 * abs(expected_time):
             problems.append(f"{where}: timestamp {stored_time:.6f} s, the video says {expected_time:.6f} s")
-        fresh = resize(frames[index], config.get("resize", "none"), config.get("size", 0), config.get("max_pixels"))
-        if fresh.shape[:2] != (row["height"], row["width"]):
-            size = f"{fresh.shape[0]}x{fresh.shape[1]}"
-            problems.append(f"{where}: a fresh decode resizes to {size}, stored {row['height']}x{row['width']}")
+        shown = full[index].shape[:2]
+        both = [place(frames[index], *shown, mode, size, max_pixels), resize(full[index], mode, size, max_pixels)]
+        if both[0].shape[:2] != (row["height"], row["width"]):
+            got = f"{both[0].shape[0]}x{both[0].shape[1]}"
+            problems.append(f"{where}: a fresh decode resizes to {got}, stored {row['height']}x{row['width']}")
             continue
-        fresh = decode_frame(encode_frame(fresh, encoding, quality), encoding, row["height"], row["width"])
         kept = decode_frame(stored["bytes"], encoding, row["height"], row["width"])
-        score = psnr(kept, fresh)
+        score = max(
+            psnr(kept, decode_frame(encode_frame(f, encoding, quality), encoding, row["height"], row["width"]))
+            for f in both
+        )
         if score < floor:
             problems.append(f"{where}: PSNR {score:.1f} dB against a fresh decode (at least {floor:g} dB expected)")
     return problems
@@ -146,6 +155,27 @@ def _check_decode(out: Path, shards: list[Path], config: dict, videos: int, vide
             result.problems += check_row(row, root / row["video"], config)
             result.videos_decoded += 1
     return result
+
+
+@config
+class VerifyConfig:
+    """The options of ``curate verify``."""
+
+    directory: Path = option(help="An output folder with a manifest.json.")
+    sample: int = option(8, "Rows per shard whose frames are decoded.", ge=0)
+    decode: bool = option(
+        False, "Also re-decode videos and compare their frames with the stored ones.", flag="--decode"
+    )
+    videos: int = option(4, "Videos re-decoded with --decode (spread over the shards).", ge=1)
+    video_root: Path | None = option(None, "Where the videos are for --decode (default: the manifest's).")
+
+
+SURFACE = Surface(VerifyConfig, argument="directory")
+
+
+def run(config: VerifyConfig) -> VerifyResult:
+    """:func:`verify` with the options of ``config``."""
+    return verify(config.directory, config.sample, config.decode, config.videos, config.video_root)
 
 
 def verify(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from curate.frames.sampling import Sampling
+from curate.options import config, option
+from schemas.frames import ENCODINGS
 
 
 @dataclass(frozen=True)
@@ -22,37 +24,62 @@ class Task:
     end: float | None = None
 
 
-@dataclass(frozen=True)
+def _resize_modes() -> tuple[str, ...]:
+    from curate.frames.resize import RESIZE_MODES
+
+    return RESIZE_MODES
+
+
+def _decoders() -> tuple[str, ...]:
+    from curate.frames.decoders import DECODERS
+
+    return DECODERS
+
+
+@config(frozen=True)
 class Shaping:
     """Everything that decides the stored frames, plus the decoder to use."""
 
-    sampling: Sampling = Sampling()
-    size: int = 384
-    resize: str = "square"
-    max_pixels: int | None = None
-    encoding: str = "jpeg"
-    jpeg_quality: int = 90
-    decoder: str = "auto"
+    sampling: Sampling = option(factory=Sampling)
+    size: int = option(384, "Target size in pixels.", ge=1, le=16384)
+    resize: str = option("square", "How frames are sized.", choices=_resize_modes)
+    max_pixels: int | None = option(None, "Scale frames down to at most this many pixels.", ge=1)
+    encoding: str = option("jpeg", "How frames are stored.", choices=ENCODINGS)
+    jpeg_quality: int = option(90, "JPEG quality (1–100).", ge=1, le=100)
+    decoder: str = option("auto", "Video decoder.", choices=_decoders)
 
 
 def process(task: Task, shaping: Shaping) -> dict:
-    """Decode ``task`` and build its frame row, or say why not."""
+    """Decode ``task`` and build its frame row, or say why not. ``{"row": …, "frames_decoded": k}``: ``k`` is
+    what the decoder actually decoded (sparse decoding: far fewer than the row's ``num_frames_decoded``, the
+    stream's frame count). Pictures come scaled from decoders that scale in their colour conversion (PyAV,
+    the ffmpeg CLI); the others' full-size frames are resized here (:mod:`curate.frames.resize`)."""
+    from functools import partial
+
     from curate.frames.decoders import VideoError, decode
     from curate.frames.encode import FILE_EXT, encode_frame
-    from curate.frames.resize import resize
+    from curate.frames.resize import picture_size, place, resize
 
+    mode, size, max_pixels = shaping.resize, shaping.size, shaping.max_pixels
+    geometry = partial(picture_size, mode=mode, size=size, max_pixels=max_pixels)
+    device = getattr(shaping, "device", "cpu")  # the lead's --device option; CPU until it is wired in
     try:
-        video = decode(task.path, shaping.sampling, task.start, task.end, decoder=shaping.decoder)
+        video = decode(task.path, shaping.sampling, task.start, task.end, shaping.decoder, geometry, device)
     except VideoError as exc:
         return {"reason": exc.reason, "detail": exc.detail}
     except Exception as exc:  # an unexpected decoder failure is the video's, not the run's
         return {"reason": "unreadable", "detail": f"{type(exc).__name__}: {exc}"}
     if not video.frames:
         return {"reason": "zero_frames", "detail": "no frame decoded"}
-    frames = [resize(f, shaping.resize, shaping.size, shaping.max_pixels) for f in video.frames]
+    full = (video.height, video.width)
+    frames = [
+        resize(f, mode, size, max_pixels) if f.shape[:2] == full else place(f, *full, mode, size, max_pixels)
+        for f in video.frames
+    ]
     ext = FILE_EXT[shaping.encoding]
     height, width = frames[0].shape[:2]
     return {
+        "frames_decoded": video.frames_decoded,
         "row": {
             "video_key": task.video_key,
             "video": task.video,
@@ -73,5 +100,5 @@ def process(task: Task, shaping: Shaping) -> dict:
             "height": height,
             "width": width,
             "encoding": shaping.encoding,
-        }
+        },
     }

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from curate.errors import UserError
+from curate.options import config, option
 
 
 class BackendError(UserError):
@@ -19,13 +20,45 @@ class OutOfMemory(RuntimeError):
     """The batch did not fit on the device; the stage halves the batch and retries."""
 
 
-@dataclass(frozen=True)
+@config(frozen=True)
 class SamplingParams:
-    num_samples: int = 8
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_new_tokens: int = 1024
-    seed: int = 0
+    num_samples: int = option(8, "Completions per question (K).", ge=1, le=4096)
+    temperature: float = option(1.0, "Sampling temperature (0: greedy).", ge=0)
+    top_p: float = option(1.0, "Nucleus sampling: keep the smallest token set with this probability.", gt=0, le=1)
+    max_new_tokens: int = option(1024, "Tokens per completion at most.", ge=1)
+    seed: int = option(0, "Sampling seed.")
+
+
+def _dtypes() -> tuple[str, ...]:
+    from curate.coldstart.backends.hf import DTYPES
+
+    return tuple(DTYPES)
+
+
+@config(frozen=True)
+class BackendOptions:
+    """The options of the generation backends; :meth:`for_backend` gives the ones a backend takes."""
+
+    device: str | None = option(
+        None, "hf: cuda, cuda:N, cpu, mps or auto (default: cuda if any).", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$"
+    )
+    dtype: str | None = option(None, "hf, vllm: weight dtype (default: bfloat16 on GPU).", choices=_dtypes)
+    trust_remote_code: bool = option(False, "hf, vllm: run the model's own code.")
+    revision: str | None = option(None, "hf, vllm: model revision (branch, tag or commit).")
+    base_url: str = option("http://127.0.0.1:8000/v1", "openai: endpoint base URL.", pattern=r"^https?://\S+$")
+    api_key_env: str = option("OPENAI_API_KEY", "openai: environment variable holding the key.", min_length=1)
+    concurrency: int = option(8, "openai: requests in flight.", ge=1, le=4096)
+
+    def for_backend(self, backend: str) -> dict:
+        """The keyword arguments of ``backend``'s constructor."""
+        if backend == "openai":
+            return {"base_url": self.base_url, "api_key_env": self.api_key_env, "concurrency": self.concurrency}
+        return {
+            "device": self.device,
+            "dtype": self.dtype,
+            "trust_remote_code": self.trust_remote_code,
+            "revision": self.revision,
+        }
 
 
 @dataclass
