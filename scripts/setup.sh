@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Create or refresh the virtual environment at .venv/ with everything the project needs, and the trainer
-# tier's own environment at .venv-trainers/ (verl, ms-swift, OpenRLHF: pins the project's cannot share;
-# VIDEOQA_TRAINERS=0 skips it).
+# Create or refresh the virtual environment at .venv/ with everything the project needs, the base install's
+# environment at .venv-base/ (`pip install .`, no extras: what tests/test_base_install.py runs the core
+# commands in; VIDEOQA_BASE=0 skips it), and the trainer tier's own environment at .venv-trainers/ (verl,
+# ms-swift, OpenRLHF: pins the project's cannot share; VIDEOQA_TRAINERS=0 skips it).
 # Installs ffmpeg/ffprobe from Debian when missing and we are root (the tests generate videos with it).
 # Re-installs the project only when pyproject.toml changed since the last run.
 set -euo pipefail
@@ -41,6 +42,29 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     exit 1
   fi
   echo "$want" > "$stamp"
+fi
+
+# The base install: the project as a user installs it (`pip install .`, a built wheel, no extras). The
+# dependencies are installed when pyproject.toml changes; the project itself again whenever its files do.
+if [ "${VIDEOQA_BASE:-1}" != 0 ]; then
+  if [ ! -x .venv-base/bin/python ]; then
+    "$PYTHON" -m venv .venv-base
+  fi
+  stamp=.venv-base/.videoqa-rl-installed
+  want=$({ cat pyproject.toml; find curate pipelines schemas rewards -type f ! -path '*/__pycache__/*' \
+    | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log=.venv-base/install.log
+    echo "setup: installing videoqa-rl without extras into .venv-base/ (log: $log)" >&2
+    if ! { .venv-base/bin/python -m pip install --upgrade pip \
+        && .venv-base/bin/python -m pip install . \
+        && .venv-base/bin/python -m pip install --no-deps --force-reinstall .; } >"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      echo "setup: pip install failed (full log: $log)" >&2
+      exit 1
+    fi
+    echo "$want" > "$stamp"
+  fi
 fi
 
 # The trainer tier's environment: the trainers pinned in tests/trainers/own_venv/requirements*.txt and the
