@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: set up .venv/, .venv-base/ and .venv-trainers/ (scripts/setup.sh), lint with
 # ruff, run the test suite in .venv/ (tests/test_base_install.py runs the core commands from .venv-base/),
-# then the trainer tier that needs its own environment (tests/trainers/own_venv) in .venv-trainers/. Extra arguments go to both pytest runs, e.g. `bash scripts/test.sh -k verl`.
+# then the trainer tier that needs its own environment (tests/trainers/own_venv) in .venv-trainers/.
+# Extra arguments go to both pytest runs, e.g. `bash scripts/test.sh -k verl`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
