@@ -48,7 +48,10 @@ class StreamIndex:
       order (false for open GOPs — MPEG-2, MPEG-4 Part 2 and HEVC with leading B-frames);
     - ``reorders``: the decoder reorders frames (B-frames: ``has_b_frames`` after the first frame);
     - ``rotation``: the first frame's display rotation (degrees counter-clockwise); ``first_frame``: a
-      frame decoded; ``errors``: the demuxer's and decoder's messages on the way.
+      frame decoded; ``errors``: the demuxer's and decoder's messages on the way;
+    - ``codec``: the stream's codec name; ``packet_pts`` / ``packet_dts``: each counted packet's pts / dts in
+      decode order (stream time base ``time_base``, start ``start_pts``); ``keyframes``: the decode positions
+      (into ``packet_pts``) of packets marked keyframe — what sparse decoding plans its seeks from.
     """
 
     format: str
@@ -63,6 +66,12 @@ class StreamIndex:
     rotation: float
     first_frame: bool
     errors: list[str] = field(default_factory=list)
+    codec: str = ""
+    packet_pts: list[int | None] = field(default_factory=list)
+    packet_dts: list[int | None] = field(default_factory=list)
+    keyframes: list[int] = field(default_factory=list)
+    time_base: object = None
+    start_pts: int | None = None
 
 
 def _message(exc: BaseException) -> str:
@@ -79,6 +88,7 @@ def read_index(container) -> StreamIndex:
     fps = float(rate) if rate else 0.0
     time_base, start = stream.time_base, stream.start_time
     pts: list[int | None] = []
+    dts: list[int | None] = []
     durations: dict[int, int] = {}  # pts → the packet's duration
     keys: list[int] = []  # decode positions (among pts) of keyframes
     discarded = 0
@@ -106,6 +116,7 @@ def read_index(container) -> StreamIndex:
         if packet.is_keyframe:
             keys.append(len(pts))
         pts.append(packet.pts)
+        dts.append(packet.dts)
         if packet.pts is not None and packet.duration:
             durations[packet.pts] = packet.duration
     if first is None:
@@ -139,6 +150,12 @@ def read_index(container) -> StreamIndex:
         rotation=rotation,
         first_frame=first is not None,
         errors=errors,
+        codec=getattr(stream.codec_context.codec, "canonical_name", "") or stream.codec_context.name or "",
+        packet_pts=pts,
+        packet_dts=dts,
+        keyframes=keys,
+        time_base=time_base,
+        start_pts=start,
     )
 
 

@@ -1,4 +1,4 @@
-"""The three decoders agree frame for frame, count what they decode, and reject bad files with a reason.
+"""The four decoders agree frame for frame, count what they decode, and reject bad files with a reason.
 
 Clips are generated once per session (``media``); each is 64×48 to 160×96 and a few seconds at most,
 except the 4K clip (two frames).
@@ -14,9 +14,11 @@ import pytest
 
 from curate.frames import decoders
 from curate.frames.decoders import DECODERS, DecodedVideo, VideoError, decode, rotate, sample
+from curate.frames.decoders import decord as decord_module
+from curate.frames.decoders.pyav import presentation_times
 from curate.frames.sampling import Sampling, uniform_indices
 
-EXPLICIT = ("decord", "pyav", "ffmpeg")
+EXPLICIT = ("decord", "pyav", "ffmpeg", "torchcodec")
 SIXTEEN = Sampling(num_frames=16)
 
 
@@ -98,11 +100,12 @@ def test_decoders_identical_on_clean_cfr_clip(clean, sampling, window):
     assert {r.decoder for r in results.values()} == set(EXPLICIT)
     same(results["decord"], results["pyav"])
     same(results["ffmpeg"], results["pyav"])
+    same(results["torchcodec"], results["pyav"])
 
 
 def test_clean_clip_contract(clean):
     video = decode(clean, SIXTEEN)
-    assert video.decoder == "decord"  # auto prefers decord when it works
+    assert video.decoder == "pyav"  # auto on the CPU: PyAV, the reference, seeking where it pays
     assert video.num_frames_decoded == 50 == media.frame_count(Path(clean))
     assert video.indices == np.floor(np.linspace(0, 49, 16)).astype(int).tolist()
     assert video.timestamps == pytest.approx([i / 25 for i in video.indices], abs=1e-6)
@@ -227,11 +230,14 @@ def test_other_codecs(clips, codec, name, decord_works):
     auto = decode(path, SIXTEEN)
     assert auto.num_frames_decoded == 30 and auto.fps == pytest.approx(15.0)
     assert auto.indices == uniform_indices(30, 16)
-    assert auto.decoder == ("decord" if decord_works else "pyav")  # decord 0.6's FFmpeg 4.1: no AV1, VP9 fails
-    results = decode_all(path, names=("pyav", "ffmpeg"))
+    assert auto.decoder == "pyav"
+    results = decode_all(path, names=("pyav", "ffmpeg", "torchcodec"))
     same(results["ffmpeg"], results["pyav"])
+    same(results["torchcodec"], results["pyav"])  # torchcodec links the system FFmpeg, as the CLI does
     same(auto, results["pyav"])
-    if not decord_works:
+    if decord_works:
+        same(decode(path, SIXTEEN, decoder="decord"), results["pyav"])
+    else:  # decord 0.6's FFmpeg 4.1: no AV1, VP9 fails
         with pytest.raises(VideoError):
             decode(path, SIXTEEN, decoder="decord")
 
@@ -256,17 +262,17 @@ def test_rotated_video_comes_out_rotated(clips, degrees):
     path = cached(clips, f"rot{degrees}.mp4", media.rotated, degrees, frames=10, width=64, height=48)
     plain = cached(clips, "rot_plain.mp4", media.clean_cfr, frames=10, width=64, height=48)
     upright = decode(plain, Sampling(num_frames=10), decoder="pyav")
-    results = decode_all(path, Sampling(num_frames=10), names=("auto", "pyav", "ffmpeg"))
+    results = decode_all(path, Sampling(num_frames=10), names=("auto", "pyav", "ffmpeg", "torchcodec"))
     same(results["ffmpeg"], results["pyav"])  # the ffmpeg CLI's autorotate is the reference
+    same(results["torchcodec"], results["pyav"])  # torchcodec applies the display matrix itself
     same(results["auto"], results["pyav"])
     video = results["pyav"]
     if degrees == 180:
         assert (video.height, video.width) == (48, 64)
-        assert results["auto"].decoder == "decord"  # decord 0.6 turns 180° itself
+        same(decode(path, Sampling(num_frames=10), decoder="decord"), video)  # decord 0.6 turns 180° itself
     else:
         assert (video.height, video.width) == (64, 48)
-        assert results["auto"].decoder == "pyav"  # decord 0.6 cannot decode 90°/270°
-        with pytest.raises(VideoError, match="rotation"):
+        with pytest.raises(VideoError, match="rotation"):  # decord 0.6 cannot decode 90°/270°
             decode(path, SIXTEEN, decoder="decord")
     turned = [k for k in range(1, 4) if np.array_equal(np.rot90(upright.frames[0], k), video.frames[0])]
     assert len(turned) == 1  # the stored frames, turned by a multiple of 90°
@@ -281,17 +287,18 @@ def test_4k_frame(clips):
         assert video.frames[0].shape == (2160, 3840, 3)
     same(results["decord"], results["pyav"])
     same(results["ffmpeg"], results["pyav"])
+    same(results["torchcodec"], results["pyav"])
 
 
 # --------------------------------------------------------------------------------------- mechanics
 
 
-def test_auto_falls_back_to_pyav_on_any_decord_failure(clean, monkeypatch):
+def test_auto_on_cuda_falls_back_to_pyav_on_any_torchcodec_failure(clean, monkeypatch):
     def broken(*args, **kwargs):
-        raise RuntimeError("decord exploded")
+        raise RuntimeError("torchcodec exploded")
 
-    monkeypatch.setattr(decoders, "decode_decord", broken)
-    video = decode(clean, SIXTEEN)
+    monkeypatch.setattr(decoders, "decode_torchcodec", broken)
+    video = decode(clean, SIXTEEN, device="cuda")
     assert video.decoder == "pyav" and video.num_frames_decoded == 50
 
 
@@ -410,7 +417,7 @@ def test_read_index_of_clips(clean, clips):
 
 
 def test_untrusted_decord_is_refused_and_auto_falls_back(clean, monkeypatch):
-    monkeypatch.setattr(decoders, "decord_distrust", lambda index: "a rule says no")
+    monkeypatch.setattr(decord_module, "decord_distrust", lambda index: "a rule says no")
     with pytest.raises(VideoError) as info:
         decode(clean, SIXTEEN, decoder="decord")
     assert (info.value.reason, info.value.detail) == ("decord_untrusted", "a rule says no")
@@ -420,7 +427,7 @@ def test_untrusted_decord_is_refused_and_auto_falls_back(clean, monkeypatch):
 def test_decord_is_refused_when_its_times_differ_from_the_demuxer(clean, monkeypatch):
     shifted = decoders.pyav_index(clean)
     shifted = type(shifted)(**{**shifted.__dict__, "timestamps": [t + 0.01 for t in shifted.timestamps]})
-    monkeypatch.setattr(decoders, "pyav_index", lambda path: shifted)
+    monkeypatch.setattr(decord_module, "pyav_index", lambda path: shifted)
     with pytest.raises(VideoError) as info:
         decode(clean, SIXTEEN, decoder="decord")
     assert info.value.reason == "decord_count" and "differ" in info.value.detail
@@ -429,11 +436,9 @@ def test_decord_is_refused_when_its_times_differ_from_the_demuxer(clean, monkeyp
 def test_presentation_times_are_sorted():
     from fractions import Fraction
 
-    assert decoders.presentation_times([1, 4, 2, 3], 0, Fraction(1, 25), 25.0) == pytest.approx(
-        [0.04, 0.08, 0.12, 0.16]
-    )
-    assert decoders.presentation_times([10, 12, 11], None, Fraction(1, 10), 10.0) == pytest.approx([0.0, 0.1, 0.2])
-    assert decoders.presentation_times([None, None], 0, None, 4.0) == [0.0, 0.25]  # no pts: 1 / fps apart
+    assert presentation_times([1, 4, 2, 3], 0, Fraction(1, 25), 25.0) == pytest.approx([0.04, 0.08, 0.12, 0.16])
+    assert presentation_times([10, 12, 11], None, Fraction(1, 10), 10.0) == pytest.approx([0.0, 0.1, 0.2])
+    assert presentation_times([None, None], 0, None, 4.0) == [0.0, 0.25]  # no pts: 1 / fps apart
 
 
 def test_reference_is_the_pyav_decode(clean):

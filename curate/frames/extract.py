@@ -105,6 +105,7 @@ class ExtractResult:
     skipped: int  # videos already done by an earlier, interrupted run
     shards: int
     up_to_date: bool = False  # the folder already held this finished run: nothing was decoded or written
+    frames_decoded: int = 0  # frames the decoders decoded in this run (sparse decoding: far fewer than n)
 
 
 def _check(config: ExtractConfig) -> None:
@@ -274,7 +275,10 @@ def _run(config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict,
     writer = ShardWriter(out, config.shard_rows)
     tick = progress(len(tasks)) if progress and tasks else None
 
+    decoded = [0]
+
     def on_result(task: Task, result: dict) -> None:
+        decoded[0] += result.get("frames_decoded", 0)
         if "row" in result:
             writer.add(result["row"])
             done.add(task.video_key)
@@ -289,7 +293,9 @@ def _run(config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict,
     finally:
         writer.flush()  # keep what was finished, even when interrupted
 
-    return _finish(config, table, done, rejected, skipped)
+    outcome = _finish(config, table, done, rejected, skipped)
+    outcome.frames_decoded = decoded[0]
+    return outcome
 
 
 def _finish(config: ExtractConfig, table: pa.Table, done: set[str], rejected: dict, skipped: int) -> ExtractResult:

@@ -1,4 +1,4 @@
-"""Resize decoded frames (Pillow, bicubic) to what the model's processor wants.
+"""Resize decoded frames to what the model's processor wants: in the decoder, or Pillow bicubic after it.
 
 Modes (``size`` = S, input ``h × w``; lengths rounded half up, at least 1):
 
@@ -15,6 +15,16 @@ factor F = 28: ``h' = round(h / F) · F`` and ``w' = round(w / F) · F`` (at lea
 ``max_pixels``, ``β = sqrt(h · w / max_pixels)`` and ``h' = floor(h / β / F) · F``, ``w' = floor(w / β / F) · F``.
 Frames stored at that size are not resampled again by the Qwen processor. With ``pad`` the canvas is
 resized this way and the picture fitted inside it. There is one resampling per frame in every case.
+
+Where it happens: :func:`picture_size` is the size the *picture* is scaled to (for ``pad``, the fitted picture
+inside the canvas). The PyAV and ffmpeg-CLI decoders scale to it inside their colour conversion —
+libswscale's bicubic filter on the decoded YUV frame (``frame.reformat(w, h, "rgb24",
+interpolation="BICUBIC")``, the CLI's ``scale=w:h:flags=bicubic``), so full-size RGB is never made — and
+:func:`place` then puts the picture on its canvas (``pad``) or returns it. Decoders that hand back RGB
+(decord, torchcodec) go through :func:`resize`: Pillow's bicubic on the full-size RGB frame, as before.
+Both give the same sizes and modes; the pixels differ mostly in chroma (swscale scales the subsampled
+chroma planes directly, Pillow scales RGB made from chroma replicated to full size) — the README's
+extract-frames section gives the measured PSNR.
 """
 
 from __future__ import annotations
@@ -76,6 +86,26 @@ def target_size(height: int, width: int, mode: str, size: int, max_pixels: int |
     return h, w
 
 
+def picture_size(height: int, width: int, mode: str, size: int, max_pixels: int | None) -> tuple[int, int]:
+    """``(h, w)`` the picture of a ``height × width`` frame is scaled to: :func:`target_size`, except for
+    ``pad`` the picture fitted inside that canvas."""
+    out_h, out_w = target_size(height, width, mode, size, max_pixels)
+    return fit(height, width, out_h, out_w) if mode == "pad" else (out_h, out_w)
+
+
+def place(picture: np.ndarray, height: int, width: int, mode: str, size: int, max_pixels: int | None) -> np.ndarray:
+    """A picture already scaled to :func:`picture_size` of a ``height × width`` frame, on its ``pad`` canvas
+    (centred on black, the odd pixel to the bottom/right) or unchanged for the other modes."""
+    if mode != "pad":
+        return picture
+    out_h, out_w = target_size(height, width, mode, size, max_pixels)
+    inner_h, inner_w = picture.shape[:2]
+    canvas = np.zeros((out_h, out_w, *picture.shape[2:]), dtype=picture.dtype)
+    top, left = (out_h - inner_h) // 2, (out_w - inner_w) // 2
+    canvas[top : top + inner_h, left : left + inner_w] = picture
+    return canvas
+
+
 def scale(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bicubic resize of a uint8 HWC frame to ``height × width`` (a no-op when already that size)."""
     if frame.shape[:2] == (height, width):
@@ -88,11 +118,5 @@ def scale(frame: np.ndarray, height: int, width: int) -> np.ndarray:
 def resize(frame: np.ndarray, mode: str, size: int, max_pixels: int | None = None) -> np.ndarray:
     """Resize a uint8 HWC RGB frame by ``mode`` and ``max_pixels`` (see the module docstring)."""
     height, width = frame.shape[:2]
-    out_h, out_w = target_size(height, width, mode, size, max_pixels)
-    if mode != "pad":
-        return scale(frame, out_h, out_w)
-    inner_h, inner_w = fit(height, width, out_h, out_w)
-    canvas = np.zeros((out_h, out_w, *frame.shape[2:]), dtype=frame.dtype)
-    top, left = (out_h - inner_h) // 2, (out_w - inner_w) // 2
-    canvas[top : top + inner_h, left : left + inner_w] = scale(frame, inner_h, inner_w)
-    return canvas
+    picture = scale(frame, *picture_size(height, width, mode, size, max_pixels))
+    return place(picture, height, width, mode, size, max_pixels)

@@ -1,0 +1,199 @@
+"""The ffmpeg CLI (through ffmpeg-python): decodes up to the last sampled frame, converts and pipes only the
+sampled ones (``select`` in the filter graph), scaled by its ``scale`` filter. See :mod:`curate.frames.decoders`."""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from fractions import Fraction
+
+import numpy as np
+
+from curate.frames import seek
+from curate.frames.decoders.common import DecodedVideo, Geometry, VideoError, result, sample
+from curate.frames.decoders.pyav import pyav_index
+from curate.frames.sampling import Sampling, choose
+
+SHOWINFO = re.compile(r"Parsed_showinfo.*?\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(\S+)")
+TIME_BASE = re.compile(r"Parsed_showinfo.*?config in time_base:\s*(\d+)/(\d+)")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def ratio(text: str | None) -> Fraction | None:
+    """``"30000/1001"`` → Fraction; None for missing or ``0/0``."""
+    try:
+        value = Fraction(text) if text else None
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value else None
+
+
+def ffmpeg_stream(path: str) -> dict:
+    """The first video stream as ``ffprobe`` describes it (plus ``format_duration``)."""
+    import ffmpeg
+
+    try:
+        info = ffmpeg.probe(path)
+    except ffmpeg.Error as exc:
+        lines = exc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise VideoError("unreadable", lines[-1][:200] if lines else "ffprobe failed") from None
+    streams = [s for s in info.get("streams", []) if s.get("codec_type") == "video"]
+    if not streams:
+        raise VideoError("no_video_stream", "the container holds no video stream")
+    stream = dict(streams[0])
+    stream["format_duration"] = info.get("format", {}).get("duration")
+    return stream
+
+
+def ffmpeg_geometry(stream: dict) -> tuple[int, int]:
+    """(height, width) after autorotation: swapped for a ±90° display matrix or ``rotate`` tag."""
+    rotation = 0.0
+    for side in stream.get("side_data_list", []) or []:
+        if "rotation" in side:
+            rotation = float(side["rotation"])
+    rotation = rotation or float((stream.get("tags") or {}).get("rotate", 0) or 0)
+    height, width = int(stream["height"]), int(stream["width"])
+    return (width, height) if int(round(rotation / 90)) % 2 else (height, width)
+
+
+def ffmpeg_command(
+    path: str, fps_mode: str, select: list[int], size: tuple[int, int] | None = None, log_all: bool = True
+) -> list[str]:
+    """The CLI call (built with ffmpeg-python) that pipes the frames numbered ``select`` (decoder output
+    order) as rgb24, scaled to ``size`` ``(h, w)`` by swscale's bicubic filter when given; ``showinfo``
+    logs every frame (``log_all``, to count them and read their pts) or only the selected ones."""
+    import ffmpeg
+
+    video = ffmpeg.input(path, copyts=None)["v:0"]
+    if log_all:
+        video = video.filter("showinfo")
+    video = video.filter("select", "+".join(f"eq(n,{i})" for i in sorted(select)) or "0")
+    if size is not None:
+        video = video.filter("scale", size[1], size[0], flags="bicubic")
+    if not log_all:
+        video = video.filter("showinfo")
+    out = video.output("pipe:", format="rawvideo", pix_fmt="rgb24", **{fps_mode: "passthrough"})
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", *out.get_args()]  # globals first
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` of the ffmpeg child: the kernel SIGKILLs it when the worker that started it dies (a
+    pebble timeout terminates the worker; kill -9 of the run kills the workers), so no ffmpeg outlives
+    its worker."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+            pass
+
+
+def run_ffmpeg(command: list[str], frames: int, size: int, log) -> tuple[list[bytes], int]:
+    """Start ``command``, read up to ``frames`` frames of ``size`` bytes from its stdout (all of them when
+    ``frames`` is None), then stop it: killed at once when it is not done (it would decode on to the end),
+    and in every case — an exception, a signal — before returning. Returns (frames read, exit code)."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, preexec_fn=die_with_parent)
+    chunks: list[bytes] = []
+    try:
+        while frames is None or len(chunks) < frames:
+            data = proc.stdout.read(size)
+            if len(data) < size:
+                break
+            chunks.append(data)
+    finally:
+        proc.stdout.close()
+        if proc.poll() is None:
+            proc.kill()
+        code = proc.wait()
+    return chunks, code
+
+
+def ffmpeg_times(log: str, start_pts: int, time_base: Fraction | None) -> list[float]:
+    """Per-frame seconds from ``showinfo`` lines: ``(pts − start_pts) · time_base``."""
+    match = TIME_BASE.search(log)
+    tb = Fraction(int(match.group(1)), int(match.group(2))) if match else time_base
+    times = []
+    for _, pts, pts_time in SHOWINFO.findall(log):
+        times.append(float((int(pts) - start_pts) * tb) if tb else float(pts_time))
+    return times
+
+
+def decode_ffmpeg(
+    path: str, sampling: Sampling, start: float | None = None, end: float | None = None, geometry: Geometry = None
+) -> DecodedVideo:
+    """ffmpeg CLI decoder (see the package docstring)."""
+    stream = ffmpeg_stream(path)
+    try:
+        index = pyav_index(path)
+        packets, last_frame = index.timestamps or [], index.last_duration
+    except VideoError:  # PyAV cannot read it: the CLI's own timestamps
+        index, packets, last_frame = None, [], 0.0
+    height, width = ffmpeg_geometry(stream)
+    scaled = geometry(height, width) if geometry is not None else None
+    if scaled == (height, width):
+        scaled = None
+    out_h, out_w = scaled or (height, width)
+    rate = ratio(stream.get("avg_frame_rate")) or ratio(stream.get("r_frame_rate"))
+    fps = float(rate) if rate else 0.0
+    time_base = ratio(stream.get("time_base"))
+    start_pts = int(stream.get("start_pts") or 0)
+    claimed = int(stream.get("nb_frames") or 0)
+    duration = stream.get("duration") or stream.get("format_duration")
+    if not claimed and duration and fps:
+        claimed = round(float(duration) * fps)
+    errors: list[str] = []
+    info = {"last_frame": last_frame, "decoded": 0}
+
+    def pipe(wanted: list[int], log_all: bool, stop: bool) -> tuple[dict[int, np.ndarray], str, int]:
+        """Frames ``wanted`` (sorted) and the CLI's log; ``stop``: kill it once they are read."""
+        for fps_mode in ("fps_mode", "vsync"):  # -fps_mode since ffmpeg 5.1, -vsync before
+            with tempfile.TemporaryFile() as log:
+                command = ffmpeg_command(path, fps_mode, wanted, scaled, log_all)
+                chunks, code = run_ffmpeg(command, len(wanted) if stop else None, out_h * out_w * 3, log)
+                log.seek(0)
+                text = log.read().decode("utf-8", "replace")
+            if code != 0 and f"Unrecognized option '{fps_mode}'" in text:
+                continue
+            break
+        shape = (out_h, out_w, 3)
+        kept = {i: np.frombuffer(c, np.uint8).reshape(shape).copy() for i, c in zip(wanted, chunks, strict=False)}
+        return kept, text, code
+
+    if index is not None and seek.untrusted(index) is None:
+        # n and the timestamps from the index: one call converting only the chosen frames, their pts checked
+        rate_n = fps or float(index.fps)
+        indices = choose(packets, rate_n, sampling, start, end)
+        unique = sorted(set(indices))
+        kept, text, _ = pipe(unique, False, True)
+        times = ffmpeg_times(text, start_pts, time_base)
+        exact = len(kept) == len(unique) and len(times) >= len(unique)
+        if exact and all(abs(times[j] - packets[i]) <= 1e-6 for j, i in enumerate(unique)):
+            spent = unique[-1] + 1 if unique else 0  # the CLI decodes up to the last chosen frame
+            size = (height, width) if scaled else None
+            return result("ffmpeg", packets, rate_n, indices, kept, last_frame, size, spent)
+
+    def one_pass(wanted: set[int], count_all: bool) -> tuple[list[float], dict[int, np.ndarray]]:
+        kept, text, code = pipe(sorted(wanted), count_all, not count_all)
+        times = ffmpeg_times(text, start_pts, time_base)
+        count = len(times) if count_all else len(kept)
+        info["decoded"] += count if count_all else (max(kept, default=-1) + 1)
+        if code != 0 and count == 0:
+            lines = [ln.strip() for ln in text.splitlines() if "showinfo" not in ln and "Conversion failed" not in ln]
+            errors.append("; ".join(lines[-2:])[:200] or f"ffmpeg exited with {code}")
+        if count_all and len(packets) == count:
+            return list(packets), kept
+        if count_all:  # the CLI's timestamps: the gap before the last frame stands for its duration
+            info["last_frame"] = 0.0
+        return sorted(times), kept
+
+    try:
+        timestamps, fps, indices, kept = sample(one_pass, claimed, fps, sampling, start, end)
+    except VideoError as exc:
+        if exc.reason == "zero_frames" and errors:
+            raise VideoError("zero_frames", f"ffmpeg: {errors[0]}") from None
+        raise
+    size = (height, width) if scaled else None
+    return result("ffmpeg", timestamps, fps, indices, kept, info["last_frame"], size, info["decoded"])
