@@ -196,7 +196,7 @@ def run_command(
     as_json: Json = False,
 ) -> None:
     """Run a recipe: filter → extract-frames → coldstart → export → publish, skipping steps already done."""
-    from pipelines.recipe import run_recipe  # the recipe runner composes stages (pipelines → curate)
+    from curate.recipe import run_recipe
 
     with user_errors():
         with progress("running", quiet or as_json) as bar:

@@ -6,7 +6,7 @@ validator on the class) and help text. Everything else is derived from that fiel
 
 - the ``curate`` command's options — :class:`Surface` maps a command's flat option names onto the
   (possibly nested) config fields and builds the Typer signature (name, type, default, help) from them;
-- the recipe's options (:mod:`pipelines.recipe` validates a step's YAML options by building the config
+- the recipe's options (:mod:`curate.recipe` validates a step's YAML options by building the config
   through the same :class:`Surface`);
 - the checks: building a config validates every value before any work starts; a bad value is one
   :class:`~curate.errors.UserError` line naming the option (``--fps: must be greater than 0, not 0``),

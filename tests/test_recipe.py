@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from curate.errors import UserError
-from pipelines.recipe import load_recipe, parse_sets, run_recipe, select
+from curate.recipe import load_recipe, parse_sets, run_recipe, select
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = REPO / "recipes"
@@ -107,7 +107,7 @@ def test_rerun_writes_nothing_and_a_manual_extract_rerun_keeps_later_steps_done(
     from interrupt import snapshot
 
     from curate.frames.extract import run as run_extract
-    from pipelines.recipe import step_config
+    from curate.recipe import step_config
 
     out, args, _, _ = first_run
     recipe = RECIPES / "tinyllava-video-r1.yaml"

@@ -508,9 +508,10 @@ def _publish(step: Step, ctx: dict) -> StepResult:
     if bad:
         names = ", ".join(b.replace("_", "-") for b in bad)
         raise UserError(f"step {step.name!r}: unknown option(s) for publish: {names}")
-    if "echo" in params and ctx.get("echo") is not None:
-        o["echo"] = ctx["echo"]
     result = module.publish(directory, repo_id, **o)
+    if ctx.get("echo") is not None and getattr(result, "dry_run", False):  # publish returns its plan; we show it
+        for line in result.lines():
+            ctx["echo"](line)
     _write_sidecar(step, digest)
     if hasattr(result, "__dataclass_fields__"):
         result = asdict(result)
@@ -545,7 +546,7 @@ def run_recipe(
     ``executor`` (``local``/``ray``) overrides every extract-frames step's executor; ``start``/``until``
     name a step or a stage; ``overrides`` are ``--set`` pairs; ``on_step`` is called before each step
     (for a heading); ``backend_factory(ColdstartConfig)`` builds the coldstart backend (tests); ``echo``
-    receives publish's plan lines (default: publish's own, ``print``).
+    receives a dry-run publish step's plan and card lines (default: not shown).
     """
     if executor is not None:
         from curate.frames.executors import EXECUTORS
