@@ -138,15 +138,48 @@ def reference_format_reward(completions, **kwargs):
 # Synthetic completions
 # --------------------------------------------------------------------------------------------------
 
-SUBJECTS = ["the man", "the woman", "a child", "the dog", "the chef", "the player", "the driver", "two people",
-            "the person in red", "the girl", "the old man", "the cyclist", "the teacher", "a small group"]
-ACTIONS = ["picks up a cup", "opens the door", "walks toward the camera", "sits on the couch", "waves at someone",
-           "puts the box on the table", "turns on the stove", "throws the ball", "looks out of the window",
-           "starts running", "closes the laptop", "pours water into a glass", "ties the shoelaces",
-           "hands over a bag", "cuts the vegetables", "climbs the stairs"]
-OPENERS = ["First, I look at what happens at the start of the video.", "Let me go through the video in order.",
-           "The question asks about the sequence of events.", "To answer this, I need to track the main person.",
-           "I will check each option against what is shown.", "Let me think about the key moments in the clip."]
+SUBJECTS = [
+    "the man",
+    "the woman",
+    "a child",
+    "the dog",
+    "the chef",
+    "the player",
+    "the driver",
+    "two people",
+    "the person in red",
+    "the girl",
+    "the old man",
+    "the cyclist",
+    "the teacher",
+    "a small group",
+]
+ACTIONS = [
+    "picks up a cup",
+    "opens the door",
+    "walks toward the camera",
+    "sits on the couch",
+    "waves at someone",
+    "puts the box on the table",
+    "turns on the stove",
+    "throws the ball",
+    "looks out of the window",
+    "starts running",
+    "closes the laptop",
+    "pours water into a glass",
+    "ties the shoelaces",
+    "hands over a bag",
+    "cuts the vegetables",
+    "climbs the stairs",
+]
+OPENERS = [
+    "First, I look at what happens at the start of the video.",
+    "Let me go through the video in order.",
+    "The question asks about the sequence of events.",
+    "To answer this, I need to track the main person.",
+    "I will check each option against what is shown.",
+    "Let me think about the key moments in the clip.",
+]
 TEMPLATES = [
     "At about {t} seconds, {s} {a}.",
     "After that, {s} {a}, which happens before the scene changes.",
@@ -158,26 +191,83 @@ TEMPLATES = [
     "This fits option {o} better than the others, because {s} clearly {a}.",
     "I should double-check: {s} {a} only once, not {n} times.",
 ]
-CLOSERS = ["Putting this together, one option matches what is shown.", "So the best answer is clear.",
-           "Therefore only one option is consistent with the video.", "That settles it."]
-OPTION_TEXTS = ["a dog", "a cat", "a red car", "the kitchen", "a park", "two people", "a birthday party",
-                "cooking pasta", "playing tennis", "reading a book", "a bicycle", "the beach", "a classroom",
-                "washing dishes", "a crowded street", "a guitar", "painting a wall", "a football match"]
-SENTENCE_STARTS = {"A": "After watching, I think it is the kitchen.", "B": "Because of the ending, the dog.",
-                   "C": "Clearly the person leaves the room.", "D": "Definitely the second event.",
-                   "E": "Everything points to the park."}
-NOT_GOLD_STARTS = ["It is the one with the dog.", "The person opens the door.", "Probably the kitchen.",
-                   "My answer is the park.", "Looking at the clip, the red car."]
-MALFORMED = ["no_tags_letter_first", "no_tags_reasoning", "no_think", "two_answers", "nested_think",
-             "text_outside", "unclosed_think", "empty_answer", "surrounding_whitespace", "answer_on_own_line"]
-VARIANTS = ["paren", "letter_dot_text", "answer_colon", "letter_paren", "boxed", "lowercase", "bold",
-            "letter_because", "letter_dot_other_option", "sentence_answer"]
+CLOSERS = [
+    "Putting this together, one option matches what is shown.",
+    "So the best answer is clear.",
+    "Therefore only one option is consistent with the video.",
+    "That settles it.",
+]
+OPTION_TEXTS = [
+    "a dog",
+    "a cat",
+    "a red car",
+    "the kitchen",
+    "a park",
+    "two people",
+    "a birthday party",
+    "cooking pasta",
+    "playing tennis",
+    "reading a book",
+    "a bicycle",
+    "the beach",
+    "a classroom",
+    "washing dishes",
+    "a crowded street",
+    "a guitar",
+    "painting a wall",
+    "a football match",
+]
+SENTENCE_STARTS = {
+    "A": "After watching, I think it is the kitchen.",
+    "B": "Because of the ending, the dog.",
+    "C": "Clearly the person leaves the room.",
+    "D": "Definitely the second event.",
+    "E": "Everything points to the park.",
+}
+NOT_GOLD_STARTS = [
+    "It is the one with the dog.",
+    "The person opens the door.",
+    "Probably the kitchen.",
+    "My answer is the park.",
+    "Looking at the clip, the red car.",
+]
+MALFORMED = [
+    "no_tags_letter_first",
+    "no_tags_reasoning",
+    "no_think",
+    "two_answers",
+    "nested_think",
+    "text_outside",
+    "unclosed_think",
+    "empty_answer",
+    "surrounding_whitespace",
+    "answer_on_own_line",
+]
+VARIANTS = [
+    "paren",
+    "letter_dot_text",
+    "answer_colon",
+    "letter_paren",
+    "boxed",
+    "lowercase",
+    "bold",
+    "letter_because",
+    "letter_dot_other_option",
+    "sentence_answer",
+]
 HEDGES = ["hedge_or", "hedge_comma", "hedge_concat", "hedge_and", "hedge_slash", "hedge_both"]
 WELL_FORMED = ["letter", "letter_spaced", "wrong_letter"]
-GROUPS = [("letter", 0.40), ("letter_spaced", 0.10), ("wrong_letter", 0.10), ("variant", 0.10),
-          ("malformed", 0.15), ("hedged", 0.15)]
-_WELL_FORMED_RE = re.compile(r"<think>((?:(?!</?think>|</?answer>).)*)</think>\s*<answer>[ \t]*[A-Z][ \t]*</answer>",
-                             re.DOTALL)
+GROUPS = [
+    ("letter", 0.40),
+    ("letter_spaced", 0.10),
+    ("wrong_letter", 0.10),
+    ("variant", 0.10),
+    ("malformed", 0.15),
+    ("hedged", 0.15),
+]
+_WELL_FORMED_RE = re.compile(
+    r"<think>((?:(?!</?think>|</?answer>).)*)</think>\s*<answer>[ \t]*[A-Z][ \t]*</answer>", re.DOTALL
+)
 
 
 @dataclass
@@ -194,8 +284,13 @@ def _reasoning(rng: random.Random, n_options: int, target: int) -> str:
     size = len(parts[0])
     while size < target:
         sentence = rng.choice(TEMPLATES).format(
-            t=rng.randint(1, 59), s=rng.choice(SUBJECTS), s2=rng.choice(SUBJECTS), a=rng.choice(ACTIONS),
-            o=LETTERS[rng.randrange(n_options)], n=rng.choice(["two", "three"]))
+            t=rng.randint(1, 59),
+            s=rng.choice(SUBJECTS),
+            s2=rng.choice(SUBJECTS),
+            a=rng.choice(ACTIONS),
+            o=LETTERS[rng.randrange(n_options)],
+            n=rng.choice(["two", "three"]),
+        )
         parts.append(sentence[0].upper() + sentence[1:])
         size += len(sentence) + 1
     parts.append(rng.choice(CLOSERS))
@@ -209,18 +304,31 @@ def _think_length(rng: random.Random) -> int:
 
 def _hedge(rng: random.Random, kind: str, gold: str, other: str) -> str:
     a, b = (gold, other) if rng.random() < 0.5 else (other, gold)
-    return {"hedge_or": f"{a} or {b}", "hedge_comma": f"{a}, {b}", "hedge_concat": f"{a}{b}",
-            "hedge_and": f"{a} and {b}", "hedge_slash": f"{a}/{b}", "hedge_both": f"Both {a} and {b}"}[kind]
+    return {
+        "hedge_or": f"{a} or {b}",
+        "hedge_comma": f"{a}, {b}",
+        "hedge_concat": f"{a}{b}",
+        "hedge_and": f"{a} and {b}",
+        "hedge_slash": f"{a}/{b}",
+        "hedge_both": f"Both {a} and {b}",
+    }[kind]
 
 
 def _variant(rng: random.Random, kind: str, gold: str, options: list[str], other: str) -> str:
     g = LETTERS.index(gold)
     if kind == "sentence_answer":
         return SENTENCE_STARTS[gold] if rng.random() < 0.5 else rng.choice(NOT_GOLD_STARTS)
-    return {"paren": f"({gold})", "letter_dot_text": f"{gold}. {options[g]}", "answer_colon": f"Answer: {gold}",
-            "letter_paren": f"{gold})", "boxed": f"\\boxed{{{gold}}}", "lowercase": gold.lower(),
-            "bold": f"**{gold}**", "letter_because": f"{gold} because {rng.choice(SUBJECTS)} {rng.choice(ACTIONS)}",
-            "letter_dot_other_option": f"{gold}. {options[LETTERS.index(other)]}"}[kind]
+    return {
+        "paren": f"({gold})",
+        "letter_dot_text": f"{gold}. {options[g]}",
+        "answer_colon": f"Answer: {gold}",
+        "letter_paren": f"{gold})",
+        "boxed": f"\\boxed{{{gold}}}",
+        "lowercase": gold.lower(),
+        "bold": f"**{gold}**",
+        "letter_because": f"{gold} because {rng.choice(SUBJECTS)} {rng.choice(ACTIONS)}",
+        "letter_dot_other_option": f"{gold}. {options[LETTERS.index(other)]}",
+    }[kind]
 
 
 def _malformed(rng: random.Random, kind: str, think: str, gold: str, other: str, options: list[str]) -> str:
@@ -253,10 +361,15 @@ def _malformed(rng: random.Random, kind: str, think: str, gold: str, other: str,
     raise ValueError(kind)
 
 
-def make_item(rng: random.Random) -> Item:
-    n_options = rng.choice([4, 5])
-    options = rng.sample(OPTION_TEXTS, n_options)
-    gold = LETTERS[rng.randrange(n_options)]
+def make_item(rng: random.Random, question: tuple[list[str], str] | None = None) -> Item:
+    """One completion; ``question`` = ``(options, gold letter)`` to answer a given question."""
+    if question is None:
+        n_options = rng.choice([4, 5])
+        options = rng.sample(OPTION_TEXTS, n_options)
+        gold = LETTERS[rng.randrange(n_options)]
+    else:
+        options, gold = question
+        n_options = len(options)
     other = rng.choice([x for x in LETTERS[:n_options] if x != gold])
     prompt = "What happens in the video?\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
     think = _reasoning(rng, n_options, _think_length(rng))
@@ -281,9 +394,16 @@ def make_item(rng: random.Random) -> Item:
     return Item(category, prompt, options, f"<answer>{gold}</answer>", text)
 
 
-def make_items(n: int, seed: int) -> list[Item]:
+def make_items(n: int, seed: int, group: int = 1) -> list[Item]:
+    """``n`` completions; with ``group`` > 1, laid out as GRPO trainers lay out a batch: each question
+    answered by ``group`` consecutive completions (TRL's and verl's repeated prompts)."""
     rng = random.Random(seed)
-    return [make_item(rng) for _ in range(n)]
+    items: list[Item] = []
+    while len(items) < n:
+        first = make_item(rng)
+        items.append(first)
+        items.extend(make_item(rng, (first.options, first.solution[len("<answer>")])) for _ in range(group - 1))
+    return items[:n]
 
 
 def is_well_formed(text: str) -> bool:
@@ -332,8 +452,9 @@ def time_ours(scorer: Scorer, completions: list, solutions: list, options: list)
     return best, passes
 
 
-def time_reference(completions: list, solutions: list, prompts: list, limit: int | None,
-                   seed: int) -> tuple[float, list[int], str]:
+def time_reference(
+    completions: list, solutions: list, prompts: list, limit: int | None, seed: int
+) -> tuple[float, list[int], str]:
     """Seconds per completion, the indices it scored, and a note on what was timed."""
     n = len(completions)
     rng = random.Random(seed + 1)
@@ -379,6 +500,7 @@ class Scores:
 
 def _short(text: str, keep: int = 60) -> str:
     """The completion with the middle of a long think block elided."""
+
     def elide(m: re.Match) -> str:
         body = m.group(1)
         if len(body) <= 2 * keep:
@@ -391,8 +513,9 @@ def _short(text: str, keep: int = 60) -> str:
     return repr(shown)
 
 
-def report_agreement(items: list[Item], indices: list[int], ours: Scores, ref_acc: dict[int, float],
-                     ref_fmt: dict[int, float]) -> bool:
+def report_agreement(
+    items: list[Item], indices: list[int], ours: Scores, ref_acc: dict[int, float], ref_fmt: dict[int, float]
+) -> bool:
     """Print agreement on well-formed completions and the disagreements per category; True when the
     well-formed ones agree exactly."""
     well = [i for i in indices if is_well_formed(items[i].text)]
@@ -400,21 +523,26 @@ def report_agreement(items: list[Item], indices: list[int], ours: Scores, ref_ac
     r1_ok = sum((ours.r1[i] > 0) == (ref_fmt[i] > 0) for i in well)
     tiny_ok = sum(ours.tiny[i] == ref_fmt[i] for i in well)
     total = len(well) or 1
-    print(f"\nagreement on well-formed completions ({len(well):,} of {len(indices):,} scored by both): "
-          f"accuracy {100 * acc_ok / total:.2f} %, format r1>0 vs reference>0 {100 * r1_ok / total:.2f} %, "
-          f"tinyllava_format == reference value {100 * tiny_ok / total:.2f} %")
+    print(
+        f"\nagreement on well-formed completions ({len(well):,} of {len(indices):,} scored by both): "
+        f"accuracy {100 * acc_ok / total:.2f} %, format r1>0 vs reference>0 {100 * r1_ok / total:.2f} %, "
+        f"tinyllava_format == reference value {100 * tiny_ok / total:.2f} %"
+    )
     other = [i for i in indices if not is_well_formed(items[i].text)]
-    print(f"agreement on the other {len(other):,}: accuracy "
-          f"{100 * sum(ours.acc[i] == ref_acc[i] for i in other) / (len(other) or 1):.2f} %, format "
-          f"{100 * sum((ours.r1[i] > 0) == (ref_fmt[i] > 0) for i in other) / (len(other) or 1):.2f} %")
+    print(
+        f"agreement on the other {len(other):,}: accuracy "
+        f"{100 * sum(ours.acc[i] == ref_acc[i] for i in other) / (len(other) or 1):.2f} %, format "
+        f"{100 * sum((ours.r1[i] > 0) == (ref_fmt[i] > 0) for i in other) / (len(other) or 1):.2f} %"
+    )
 
     kinds = {
         "accuracy: ours 1, ref 0": lambda i: ours.acc[i] == 1 and ref_acc[i] == 0,
         "accuracy: ours 0, ref 1": lambda i: ours.acc[i] == 0 and ref_acc[i] == 1,
         "format: ours r1 1, ref 0": lambda i: ours.r1[i] > 0 and ref_fmt[i] == 0,
         "format: ours r1 0, ref > 0": lambda i: ours.r1[i] == 0 and ref_fmt[i] > 0,
-        "format: tinyllava value != ref": lambda i: (ours.tiny[i] > 0) == (ref_fmt[i] > 0)
-        and ours.tiny[i] != ref_fmt[i],
+        "format: tinyllava value != ref": lambda i: (
+            (ours.tiny[i] > 0) == (ref_fmt[i] > 0) and ours.tiny[i] != ref_fmt[i]
+        ),
     }
     per_cat: dict[str, Counter] = defaultdict(Counter)
     examples: dict[tuple[str, str], int] = {}
@@ -427,8 +555,10 @@ def report_agreement(items: list[Item], indices: list[int], ours: Scores, ref_ac
                 per_cat[cat][kind] += 1
                 examples.setdefault((cat, kind), i)
     cats = sorted(per_cat, key=lambda c: (-per_cat[c]["n"], c))
-    print(f"\n{'category':<26}{'n':>7}{'well-formed':>12}{'acc ours>ref':>13}{'acc ref>ours':>13}"
-          f"{'fmt ours>ref':>13}{'fmt ref>ours':>13}")
+    print(
+        f"\n{'category':<26}{'n':>7}{'well-formed':>12}{'acc ours>ref':>13}{'acc ref>ours':>13}"
+        f"{'fmt ours>ref':>13}{'fmt ref>ours':>13}"
+    )
     for cat in cats:
         c = per_cat[cat]
         counts = [c[k] for k in list(kinds)[:4]]
@@ -436,8 +566,10 @@ def report_agreement(items: list[Item], indices: list[int], ours: Scores, ref_ac
     print("\ndisagreements, one example each (gold in brackets):")
     for (cat, kind), i in sorted(examples.items(), key=lambda kv: (cats.index(kv[0][0]), kv[0][1])):
         it = items[i]
-        print(f"  {cat} — {kind}: {per_cat[cat][kind]:,}×  [gold {it.solution[8]}]  ours acc {ours.acc[i]:.0f} "
-              f"r1 {ours.r1[i]:.0f} tiny {ours.tiny[i]:.3f} | ref acc {ref_acc[i]:.0f} fmt {ref_fmt[i]:.3f}")
+        print(
+            f"  {cat} — {kind}: {per_cat[cat][kind]:,}×  [gold {it.solution[8]}]  ours acc {ours.acc[i]:.0f} "
+            f"r1 {ours.r1[i]:.0f} tiny {ours.tiny[i]:.3f} | ref acc {ref_acc[i]:.0f} fmt {ref_fmt[i]:.3f}"
+        )
         print(f"      {_short(it.text)}")
     changed = [i for i in range(len(items)) if ours.acc[i] != ours.acc_options[i]]
     by_cat = Counter(items[i].category for i in changed)
@@ -454,9 +586,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=DEFAULT_N, help="synthetic completions")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--reference-limit", type=int, default=None,
-                        help="time the reference on a seeded random subset of this size (default: all, unless a "
-                             f"full pass would exceed {REFERENCE_MAX_S:.0f} s; then {REFERENCE_SUBSET:,})")
+    parser.add_argument(
+        "--reference-limit",
+        type=int,
+        default=None,
+        help="time the reference on a seeded random subset of this size (default: all, unless a "
+        f"full pass would exceed {REFERENCE_MAX_S:.0f} s; then {REFERENCE_SUBSET:,})",
+    )
     args = parser.parse_args(argv)
     pinned = pin_one_cpu()
 
@@ -467,12 +603,17 @@ def main(argv: list[str] | None = None) -> int:
     prompts = [it.prompt for it in items]
     mean_bytes = sum(len(it.text.encode()) for it in items) / len(items)
     groups = Counter("well-formed" if is_well_formed(it.text) else it.category for it in items)
-    print(f"{len(items):,} completions, mean {mean_bytes:.0f} bytes, seed {args.seed}; {pinned}; "
-          f"python {sys.version.split()[0]}")
+    print(
+        f"{len(items):,} completions, mean {mean_bytes:.0f} bytes, seed {args.seed}; {pinned}; "
+        f"python {sys.version.split()[0]}"
+    )
     print(f"well-formed: {groups.pop('well-formed', 0):,}; others by category: {dict(sorted(groups.items()))}")
 
-    ours_lines = {"ours r1_format + mcq_accuracy": ours_r1, "ours tinyllava_format + mcq_accuracy": ours_tinyllava,
-                  "ours r1_format + mcq_accuracy, with options": ours_r1_options}
+    ours_lines = {
+        "ours r1_format + mcq_accuracy": ours_r1,
+        "ours tinyllava_format + mcq_accuracy": ours_tinyllava,
+        "ours r1_format + mcq_accuracy, with options": ours_r1_options,
+    }
     timings = {name: time_ours(fn, completions, solutions, options) for name, fn in ours_lines.items()}
     ref_per, subset, note = time_reference(completions, solutions, prompts, args.reference_limit, args.seed)
 
@@ -480,20 +621,29 @@ def main(argv: list[str] | None = None) -> int:
     acc_options, _ = ours_r1_options(completions, solutions, options)
     _, tiny = ours_tinyllava(completions, solutions, options)
     sub_acc, sub_fmt = reference([completions[i] for i in subset], [solutions[i] for i in subset], prompts)
-    agree = report_agreement(items, subset, Scores(acc, r1, tiny, acc_options), dict(zip(subset, sub_acc, strict=True)),
-                             dict(zip(subset, sub_fmt, strict=True)))
+    agree = report_agreement(
+        items,
+        subset,
+        Scores(acc, r1, tiny, acc_options),
+        dict(zip(subset, sub_acc, strict=True)),
+        dict(zip(subset, sub_fmt, strict=True)),
+    )
 
     print(f"\n{'scorer (format + accuracy)':<46}{'s / pass':>10}{'completions/s':>15}{'vs reference':>14}  timed")
     for name, (per_pass, passes) in timings.items():
         rate = len(items) / per_pass
         print(f"{name:<46}{per_pass:>10.4f}{rate:>15,.0f}{rate * ref_per:>13,.0f}×  best of 3 × {passes} passes")
-    print(f"{'reference (TinyLLaVA-Video-R1, re-implemented)':<46}{ref_per * len(items):>10.2f}"
-          f"{1 / ref_per:>15,.0f}{1:>13}×  {note}")
+    print(
+        f"{'reference (TinyLLaVA-Video-R1, re-implemented)':<46}{ref_per * len(items):>10.2f}"
+        f"{1 / ref_per:>15,.0f}{1:>13}×  {note}"
+    )
     primary = len(items) / timings["ours r1_format + mcq_accuracy"][0]
     ratio = primary * ref_per
-    print(f"ours (r1_format + mcq_accuracy, no options): {primary:,.0f} completions/s on one core "
-          f"(goal >= 100,000/s: {'met' if primary >= 100_000 else 'NOT met'}; "
-          f"goal >= 100× the reference: {'met' if ratio >= 100 else 'NOT met'})")
+    print(
+        f"ours (r1_format + mcq_accuracy, no options): {primary:,.0f} completions/s on one core "
+        f"(goal >= 100,000/s: {'met' if primary >= 100_000 else 'NOT met'}; "
+        f"goal >= 100× the reference: {'met' if ratio >= 100 else 'NOT met'})"
+    )
     print(f"ratio (ours / reference, format + accuracy): {ratio:,.0f}×")
     return 0 if agree else 1
 

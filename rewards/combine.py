@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rewards._text import completion_text
-from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format
+from rewards._text import completion_text, strict_r1_parts
+from rewards.format import TINYLLAVA_LENGTH, tinyllava_format, tinyllava_format_of
 from rewards.math_answer import math_accuracy
-from rewards.mcq import mcq_accuracy
+from rewards.mcq import mcq_accuracy, mcq_accuracy_split
 from rewards.numeric import numerical_accuracy, regression_score
 from rewards.text_match import freeform_score, ocr_score
 
 PROBLEM_TYPES = ("multiple choice", "numerical", "regression", "ocr", "free-form", "math")
 MODES = ("tinyllava", "sum", "weighted")
+MCQ_KINDS = ("multiple choice", "multiple_choice", "mcq")
 
 
 def accuracy(completion: Any, gold: Any, problem_type: str = "multiple choice", options: Any = None) -> float | None:
@@ -22,7 +23,7 @@ def accuracy(completion: Any, gold: Any, problem_type: str = "multiple choice", 
     (:func:`~rewards.mcq.mcq_accuracy`), ``numerical``, ``regression``, ``OCR``, ``free-form``, ``math``.
     An unknown type scores 0.0; ``math`` gives ``None`` for an unparseable gold."""
     kind = str(problem_type or "multiple choice").strip().lower()
-    if kind in ("multiple choice", "multiple_choice", "mcq"):
+    if kind in MCQ_KINDS:
         return mcq_accuracy(completion, gold, options)
     if kind == "numerical":
         return numerical_accuracy(completion, gold)
@@ -94,15 +95,36 @@ def score(
     trainer left after the answer (``<|im_end|>``, ``</s>``, …) are removed first
     (:func:`rewards._text.completion_text`).
     """
+    s, a, f = score_values(completion, gold, options, problem_type, mode, format_weight, length)
+    return {"score": s, "accuracy": a, "format": f}
+
+
+def score_values(
+    completion: Any,
+    gold: Any,
+    options: Any = None,
+    problem_type: Any = "multiple choice",
+    mode: str = "tinyllava",
+    format_weight: float = 0.5,
+    length: int = TINYLLAVA_LENGTH,
+) -> tuple[float, float, float]:
+    """:func:`score` as a ``(score, accuracy, format)`` tuple, for the adapters' per-row loops.
+
+    The completion is split by :func:`~rewards._text.strict_r1_parts` once: both format rewards read
+    it, and when it holds (exactly one of each tag) its answer part is the single ``<answer>`` block
+    :func:`~rewards.mcq.mcq_accuracy` reads, so the text is searched only once for the common case."""
     if mode not in MODES:
         raise ValueError(f"unknown reward mode {mode!r} (one of {', '.join(MODES)})")
-    completion = completion_text(completion)
-    a = accuracy(completion, gold, problem_type, options) or 0.0
+    text = completion_text(completion)
+    parts = strict_r1_parts(text) if text is not None else None
+    if type(problem_type) is str and problem_type in MCQ_KINDS:  # accuracy()'s dispatch, without its str()
+        a = mcq_accuracy_split(text, parts, gold, options)
+    else:
+        a = accuracy(text, gold, problem_type, options) or 0.0
+    if mode == "tinyllava":
+        f = tinyllava_format_of(parts, length)
+        return tinyllava_combine(a, f), a, f
+    f = 1.0 if parts is not None else 0.0
     if mode == "sum":
-        f = r1_format(completion)
-        return {"score": a + f, "accuracy": a, "format": f}
-    if mode == "weighted":
-        f = r1_format(completion)
-        return {"score": (1 - format_weight) * a + format_weight * f, "accuracy": a, "format": f}
-    f = tinyllava_format(completion, length)
-    return {"score": tinyllava_combine(a, f), "accuracy": a, "format": f}
+        return a + f, a, f
+    return (1 - format_weight) * a + format_weight * f, a, f

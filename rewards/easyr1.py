@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewards.combine import score
-from rewards.gold import unpack_gold
+from rewards.combine import score_values
+from rewards.format import TINYLLAVA_LENGTH
+from rewards.gold import read_gold
 
 REWARD_NAME = "videoqa_mcq"
 REWARD_TYPE = "batch"
@@ -29,18 +30,11 @@ def compute_score(
     reward_inputs: Any, mode: str = "tinyllava", format_weight: float = 0.5, **kwargs: Any
 ) -> list[dict[str, float]]:
     """One ``{"overall", "format", "accuracy"}`` per input (:func:`rewards.combine.score`)."""
+    length = kwargs.get("length", TINYLLAVA_LENGTH)
     out = []
     for item in list(reward_inputs) if reward_inputs is not None else []:
         item = item if isinstance(item, dict) else {}
-        gold = unpack_gold(item.get("ground_truth"), item.get("options"), item.get("problem_type"))
-        result = score(
-            item.get("response"),
-            gold.answer,
-            options=gold.options,
-            problem_type=gold.problem_type,
-            mode=mode,
-            format_weight=format_weight,
-            **{k: kwargs[k] for k in ("length",) if k in kwargs},
-        )
-        out.append({"overall": result["score"], "format": result["format"], "accuracy": result["accuracy"]})
+        answer, options, kind = read_gold(item.get("ground_truth"), item.get("options"), item.get("problem_type"))
+        s, a, f = score_values(item.get("response"), answer, options, kind, mode, format_weight, length)
+        out.append({"overall": s, "format": f, "accuracy": a})
     return out

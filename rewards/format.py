@@ -24,7 +24,11 @@ def tinyllava_format(completion: Any, length: int = TINYLLAVA_LENGTH) -> float:
     f = 0.5 + 0.5 · min(len(think.strip()) / L, 1)      otherwise (L = ``length`` characters)
     """
     text = as_text(completion)
-    parts = strict_r1_parts(text) if text is not None else None
+    return tinyllava_format_of(strict_r1_parts(text) if text is not None else None, length)
+
+
+def tinyllava_format_of(parts: tuple[str, str] | None, length: int = TINYLLAVA_LENGTH) -> float:
+    """:func:`tinyllava_format` from ``strict_r1_parts(text)`` already computed."""
     if parts is None:
         return 0.0
     try:

@@ -19,6 +19,7 @@ import json
 from typing import Any, NamedTuple
 
 MAX_PACKED_CHARS = 1 << 20  # a packed gold longer than this is not one (bounds the JSON parse)
+CACHE_SIZE = 4096  # distinct packed golds remembered
 
 
 class Gold(NamedTuple):
@@ -39,18 +40,27 @@ def unpack_gold(value: Any, options: Any = None, problem_type: Any = None) -> Go
     """``value`` as a :class:`Gold`. A JSON object string with an ``answer`` key gives its answer, options
     and problem type; anything else is the answer itself. ``options`` and ``problem_type`` given here
     (columns a trainer passed beside the gold) fill what the packed value leaves out."""
+    answer, opts, kind = read_gold(value, options, problem_type)
+    if opts is not options:  # the packed value's options (the cached tuple): a list of the caller's own
+        opts = list(opts)
+    return Gold(answer, opts, kind)
+
+
+def read_gold(value: Any, options: Any = None, problem_type: Any = None) -> tuple[Any, Any, str]:
+    """:func:`unpack_gold` as a plain ``(answer, options, problem_type)`` tuple for the adapters' per-row
+    path: packed options come back as the cached tuple (no copy), given ``options`` as they were given."""
     packed = _parse(value) if isinstance(value, str) else None
     if packed is None:
-        return Gold(value, options, str(problem_type or "multiple choice"))
+        return value, options, str(problem_type or "multiple choice")
     answer, packed_options, packed_type = packed
-    return Gold(
+    return (
         answer,
-        list(packed_options) if packed_options is not None else options,
+        packed_options if packed_options is not None else options,
         str(packed_type or problem_type or "multiple choice"),
     )
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def _parse(value: str) -> tuple[Any, tuple[str, ...] | None, str | None] | None:
     """Golds repeat across a group's responses: each distinct string is parsed once (thread-safe cache)."""
     s = value.strip()

@@ -22,6 +22,7 @@ from rewards._text import ANSWER_CLOSE, ANSWER_OPEN, answer_block, as_text
 
 LETTERS = string.ascii_uppercase
 MAX_ANSWER_CHARS = 4096  # longer answers are not a choice; bounds the work on adversarial input
+CACHE_SIZE = 4096  # distinct golds and option lists remembered (thread-safe functools caches)
 
 _LEAD = re.compile(
     r"^(?:the\s+)?(?:final\s+|correct\s+|best\s+)?(?:answer|option|choice)(?:\s+is)?\s*[:：]?\s*",
@@ -54,11 +55,31 @@ def _unwrap(text: str) -> str:
 
 
 def _option_index(text: str, options: Sequence[str]) -> int | None:
+    """The index of the one option whose normalised text equals ``text``'s; ``None`` for none or several."""
     target = _norm(text)
     if not target:
         return None
-    hits = [i for i, opt in enumerate(options) if _norm(str(opt)) == target]
-    return hits[0] if len(hits) == 1 else None
+    return _option_map(options).get(target)
+
+
+def _option_map(options: Sequence[str]) -> dict[str, int | None]:
+    """Normalised option text → its index, ``None`` where two options normalise alike; cached per
+    distinct option tuple (the options of a question repeat over its group's completions)."""
+    try:
+        return _option_map_of(tuple(options))
+    except TypeError:  # an unhashable option: no caching
+        return _build_option_map(options)
+
+
+def _build_option_map(options: Sequence[str]) -> dict[str, int | None]:
+    found: dict[str, int | None] = {}
+    for i, opt in enumerate(options):
+        key = _norm(str(opt))
+        found[key] = None if key in found else i
+    return found
+
+
+_option_map_of = functools.lru_cache(maxsize=CACHE_SIZE)(_build_option_map)
 
 
 def extract_choice(answer: Any, options: Sequence[str] | None = None) -> int | None:
@@ -119,7 +140,7 @@ def gold_index(gold: Any, options: Sequence[str] | None = None) -> int | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def _gold_from_text(gold: str, options: tuple[str, ...] | None) -> int | None:
     """Gold strings repeat across a group's completions: parse each once (thread-safe cache)."""
     block = answer_block(gold)
@@ -146,20 +167,63 @@ def _without_letters(options: list[str]) -> list[str]:
     return stripped
 
 
-def _options(options: Any) -> list[str] | None:
-    """The option texts as a list of strings (letters in front removed, see :func:`_without_letters`),
-    or ``None`` when ``options`` is not a non-empty sequence of strings."""
+def _options(options: Any) -> tuple[str, ...] | None:
+    """The option texts as a tuple of strings (letters in front removed, see :func:`_without_letters`),
+    or ``None`` when ``options`` is not a non-empty sequence of strings. Lists and tuples are read once
+    per distinct value (cached)."""
     if options is None:
         return None
-    if isinstance(options, (list, tuple)) and options and all(isinstance(o, str) for o in options):
-        return _without_letters(list(options))
+    if isinstance(options, (list, tuple)):
+        try:
+            return _options_of(tuple(options))
+        except TypeError:  # an unhashable element: not a list of strings
+            return None
     try:  # numpy arrays / pyarrow lists from a dataset column
-        as_list = list(options) if options is not None and not isinstance(options, (str, bytes, dict)) else None
+        as_list = list(options) if not isinstance(options, (str, bytes, dict)) else None
     except Exception:
         return None
     if as_list and all(isinstance(o, str) for o in as_list):
-        return _without_letters(as_list)
+        return tuple(_without_letters(as_list))
     return None
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _options_of(options: tuple) -> tuple[str, ...] | None:
+    if options and all(isinstance(o, str) for o in options):
+        return tuple(_without_letters(list(options)))
+    return None
+
+
+def question(gold: Any, options: Any) -> tuple[tuple[str, ...] | None, int | None]:
+    """``(opts, truth)``: the option texts as :func:`mcq_accuracy` reads them (``_options(options)``)
+    and the gold's index against them (``gold_index(gold, opts)``, ``None`` when unreadable).
+
+    A question's gold and options repeat over its group's completions, so a string gold with a list,
+    tuple or no options is read once per distinct pair (thread-safe cache); anything else each time."""
+    if type(gold) is str:
+        if options is None:
+            return _question_of(gold, None)
+        if type(options) is list or type(options) is tuple:
+            try:
+                return _question_of(gold, tuple(options))
+            except TypeError:  # an unhashable option
+                pass
+    opts = _options(options)
+    return opts, gold_index(gold, opts)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _question_of(gold: str, options: tuple | None) -> tuple[tuple[str, ...] | None, int | None]:
+    opts = _options(options)
+    return opts, gold_index(gold, opts)
+
+
+def block_accuracy(block: str | None, opts: tuple[str, ...] | None, truth: int | None) -> float:
+    """1.0 when the answer text ``block`` names option ``truth`` (:func:`extract_choice` against ``opts``,
+    from :func:`question`), else 0.0."""
+    if truth is None or block is None:
+        return 0.0
+    return 1.0 if extract_choice(block, opts) == truth else 0.0
 
 
 def mcq_accuracy(completion: Any, gold: Any, options: Any = None, require_tags: bool = True) -> float:
@@ -170,14 +234,25 @@ def mcq_accuracy(completion: Any, gold: Any, options: Any = None, require_tags: 
     texts) allow answers given as option text and bound the letters.
     """
     try:
-        opts = _options(options)
-        truth = gold_index(gold, opts)
+        opts, truth = question(gold, options)
+        if truth is None:
+            return 0.0
         text = as_text(completion)
+        if text is None:
+            return 0.0
+        return block_accuracy(answer_block(text) if require_tags else text, opts, truth)
+    except Exception:  # defensive: a reward must never raise inside a trainer
+        return 0.0
+
+
+def mcq_accuracy_split(text: str | None, parts: tuple[str, str] | None, gold: Any, options: Any) -> float:
+    """``mcq_accuracy(text, gold, options)`` for a text already split: ``parts`` is
+    ``strict_r1_parts(text)``. When that holds, the text has exactly one of each tag, so its answer part
+    is the single ``<answer>`` block :func:`mcq_accuracy` reads; the text is not searched again."""
+    try:
+        opts, truth = question(gold, options)
         if truth is None or text is None:
             return 0.0
-        block = answer_block(text) if require_tags else text
-        if block is None:
-            return 0.0
-        return 1.0 if extract_choice(block, opts) == truth else 0.0
-    except Exception:  # defensive: a reward must never raise inside a trainer
+        return block_accuracy(parts[1] if parts is not None else answer_block(text), opts, truth)
+    except Exception:  # as mcq_accuracy: a reward must never raise inside a trainer
         return 0.0

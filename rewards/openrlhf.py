@@ -24,11 +24,13 @@ templates (:data:`ASSISTANT_MARKERS`); only when there is none either is the who
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 from rewards._text import as_text
-from rewards.combine import score
-from rewards.gold import unpack_gold
+from rewards.combine import score_values
+from rewards.format import TINYLLAVA_LENGTH
+from rewards.gold import read_gold
 
 # Where the assistant's turn starts in the chat templates of Qwen/ChatML, Llama 3, Gemma, Phi-3 and
 # Llama 2/Mistral; the response is what follows the last of them.
@@ -52,26 +54,34 @@ def _response(query: Any, prompt: Any) -> str | None:
 
 
 def _as_tensor(values: list[float]) -> Any:
+    """float32 tensor of ``values``; built through ``array('f')`` (the same C double → float rounding as
+    ``torch.tensor(values, dtype=torch.float32)``, several times faster: ``torch.tensor`` inspects every
+    element as a Python object). The tensor shares the array's memory and keeps it alive."""
     try:
         import torch
     except ImportError:
         return values
-    return torch.tensor(values, dtype=torch.float32)
+    return torch.frombuffer(array("f", values), dtype=torch.float32) if values else torch.zeros(0, dtype=torch.float32)
+
+
+def _padded(values: Any, n: int) -> list:
+    values = list(values) if values is not None else []
+    return values[:n] + [None] * (n - len(values)) if len(values) != n else values
 
 
 def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[str, Any]:
     queries = list(queries) if queries is not None else []
-    prompts = list(prompts) if prompts is not None else []
-    labels = list(labels) if labels is not None else []
-    options = {k: kwargs[k] for k in ("mode", "format_weight", "length") if k in kwargs}
-    results = []
-    for i, q in enumerate(queries):
-        gold = unpack_gold(labels[i] if i < len(labels) else None)
-        response = _response(q, prompts[i] if i < len(prompts) else None)
-        results.append(score(response, gold.answer, options=gold.options, problem_type=gold.problem_type, **options))
-    rewards = [r["score"] for r in results]
-    accuracy = [r["accuracy"] for r in results]
-    fmt = [r["format"] for r in results]
+    n = len(queries)
+    mode = kwargs.get("mode", "tinyllava")
+    format_weight = kwargs.get("format_weight", 0.5)
+    length = kwargs.get("length", TINYLLAVA_LENGTH)
+    rewards, accuracy, fmt = [], [], []
+    for q, prompt, label in zip(queries, _padded(prompts, n), _padded(labels, n), strict=True):
+        answer, options, kind = read_gold(label)
+        s, a, f = score_values(_response(q, prompt), answer, options, kind, mode, format_weight, length)
+        rewards.append(s)
+        accuracy.append(a)
+        fmt.append(f)
     return {
         "rewards": _as_tensor(rewards),
         "scores": _as_tensor(accuracy),

@@ -23,14 +23,15 @@ of N completions costs O(N).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from rewards import shaping
-from rewards._text import completion_text
+from rewards._text import completion_text, strict_r1_parts
 from rewards.combine import accuracy, tinyllava_combine
-from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format
+from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format, tinyllava_format_of
 from rewards.math_answer import math_accuracy
-from rewards.mcq import _options, gold_index, mcq_accuracy
+from rewards.mcq import mcq_accuracy_split, question
 
 __all__ = [
     "format_reward",
@@ -68,6 +69,18 @@ def _at(values: list, i: int) -> Any:
     return values[i] if i < len(values) else None
 
 
+def _column(value: Any, n: int) -> list:
+    """A column as a list of exactly ``n`` values: cut, or padded with ``None`` (one C-level copy)."""
+    values = _list(value)
+    if len(values) == n:
+        return values
+    return values[:n] + [None] * (n - len(values))
+
+
+def _split(text: str | None) -> tuple[str, str] | None:
+    return strict_r1_parts(text) if text is not None else None
+
+
 class _Gold:
     """The gold and option columns of one call, each converted to a list once: the gold is the
     ``solution`` column's value, else the ``answer`` column's; options come from ``options``."""
@@ -81,13 +94,24 @@ class _Gold:
         solution = _at(self.solutions, i)
         return solution if solution is not None else _at(self.answers, i)
 
+    def rows(self, n: int) -> Iterator[tuple[Any, Any]]:
+        """``(gold, options)`` of rows ``0..n-1``, the columns walked once."""
+        answers = _column(self.answers, n)
+        golds = [a if s is None else s for s, a in zip(_column(self.solutions, n), answers, strict=True)]
+        return zip(golds, _column(self.options, n), strict=True)
+
+    @staticmethod
+    def mcq_of(text: str | None, gold: Any, options: Any, parts: Any = None) -> float | None:
+        """Multiple-choice accuracy of one row; ``None`` when its gold is unreadable. ``parts``:
+        ``strict_r1_parts(text)`` when the caller has it (else pass ``_split(text)``)."""
+        read_options, truth = question(gold, options)  # _options(options), gold_index(gold, them): cached
+        if truth is None:
+            return None
+        return mcq_accuracy_split(text, parts, gold, read_options)
+
     def mcq(self, text: str | None, i: int) -> float | None:
         """Multiple-choice accuracy of row ``i``; ``None`` when its gold is unreadable."""
-        options = _options(_at(self.options, i))
-        gold = self.gold(i)
-        if gold_index(gold, options) is None:
-            return None
-        return mcq_accuracy(text, gold, options)
+        return self.mcq_of(text, self.gold(i), _at(self.options, i), _split(text))
 
 
 def format_reward(completions: Any, **kwargs: Any) -> list[float]:
@@ -105,18 +129,19 @@ def tinyllava_format_reward(completions: Any, **kwargs: Any) -> list[float]:
 def mcq_accuracy_reward(completions: Any, **kwargs: Any) -> list[float | None]:
     """Multiple-choice accuracy of the ``<answer>`` block (:func:`rewards.mcq.mcq_accuracy`); ``None``
     where the gold is unreadable."""
-    gold = _Gold(kwargs)
-    return [gold.mcq(t, i) for i, t in enumerate(_texts(completions))]
+    texts = _texts(completions)
+    return [_Gold.mcq_of(t, g, o, _split(t)) for t, (g, o) in zip(texts, _Gold(kwargs).rows(len(texts)), strict=True)]
 
 
 def tinyllava_reward(completions: Any, **kwargs: Any) -> list[float | None]:
     """TinyLLaVA-Video-R1's whole reward, ``a + (2a − 1)·f`` and −2 for 0
     (:func:`rewards.combine.tinyllava_reward`); ``None`` where the gold is unreadable."""
-    gold = _Gold(kwargs)
+    texts = _texts(completions)
     out: list[float | None] = []
-    for i, t in enumerate(_texts(completions)):
-        a = gold.mcq(t, i)
-        out.append(None if a is None else tinyllava_combine(a, tinyllava_format(t, TINYLLAVA_LENGTH)))
+    for t, (g, o) in zip(texts, _Gold(kwargs).rows(len(texts)), strict=True):
+        parts = _split(t)
+        a = _Gold.mcq_of(t, g, o, parts)
+        out.append(None if a is None else tinyllava_combine(a, tinyllava_format_of(parts, TINYLLAVA_LENGTH)))
     return out
 
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewards.combine import score
-from rewards.gold import unpack_gold
+from rewards.combine import score_values
+from rewards.gold import read_gold
 
 _SCORE_OPTIONS = ("mode", "format_weight", "length")
+_NO_INFO: dict = {}
 
 
 def _options(kwargs: dict) -> dict:
@@ -35,11 +36,13 @@ def compute_score(
     data_source: Any, solution_str: Any, ground_truth: Any, extra_info: Any = None, **kwargs: Any
 ) -> dict[str, float]:
     """``{"score", "acc", "accuracy", "format"}`` for one response; verl uses ``score`` and logs the rest."""
-    info = extra_info if isinstance(extra_info, dict) else {}
-    gold = unpack_gold(ground_truth, info.get("options"), info.get("problem_type"))
-    result = score(solution_str, gold.answer, options=gold.options, problem_type=gold.problem_type, **_options(kwargs))
-    accuracy = result["accuracy"]
-    return {"score": result["score"], "acc": accuracy, "accuracy": accuracy, "format": result["format"]}
+    info = extra_info if isinstance(extra_info, dict) else _NO_INFO
+    answer, options, kind = read_gold(ground_truth, info.get("options"), info.get("problem_type"))
+    if kwargs:
+        s, a, f = score_values(solution_str, answer, options, kind, **_options(kwargs))
+    else:
+        s, a, f = score_values(solution_str, answer, options, kind)
+    return {"score": s, "acc": a, "accuracy": a, "format": f}
 
 
 def compute_score_batch(
