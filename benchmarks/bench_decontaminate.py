@@ -64,7 +64,7 @@ def scale(queries: int = 100_000, references: int = 20_000, planted: int = 2_000
     for i in range(planted):  # query i is frames 8..23 of reference i with 3 bits flipped per frame
         src = refs[i]
         flips = np.zeros(16, np.uint64)
-        for b in range(3):
+        for _ in range(3):
             flips |= np.left_shift(np.uint64(1), rng.integers(0, 64, 16).astype(np.uint64))
         qs[i] = Fingerprint(np.arange(16, dtype=np.float32), src.hashes[8:24] ^ flips, src.hashes[8:24], qs[i].blank)
     start = time.perf_counter()
