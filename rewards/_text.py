@@ -71,11 +71,49 @@ def completion_text(completion: Any) -> str | None:
     return None if text is None else strip_end_tokens(text)
 
 
+# Tag search. CPython's str.find for an 8-character tag over reasoning text is several times slower than
+# its one-character search (the letters of "think"/"answer" defeat its skip table), so both functions
+# below walk the '<' characters instead, which every tag starts with: each tag occurrence is at a '<'.
+# Texts with more than MAX_WALKED '<' take the plain find path (same result, bounded Python work).
+MAX_WALKED = 16
+
+
+def _tag_positions(text: str, tags: tuple[str, ...], start: int, end: int) -> list[list[int]] | None:
+    """Start positions of each tag in ``text[start:end]`` (whole occurrences only, sorted), found by
+    walking its '<'; ``None`` when there are more than :data:`MAX_WALKED` of them."""
+    found: list[list[int]] = [[] for _ in tags]
+    pos = text.find("<", start, end)
+    walked = 0
+    while pos >= 0:
+        walked += 1
+        if walked > MAX_WALKED:
+            return None
+        for k, tag in enumerate(tags):
+            if text.startswith(tag, pos, end):
+                found[k].append(pos)
+        pos = text.find("<", pos + 1, end)
+    return found
+
+
 def single_block(text: str, open_tag: str, close_tag: str, start: int = 0, end: int | None = None) -> str | None:
     """The content of the one ``open_tag…close_tag`` block of ``text[start:end]``; ``None`` when there
-    is not exactly one of each tag, in that order. Each tag is searched for twice (first and second
-    occurrence), so the text is scanned once per tag."""
+    is not exactly one of each tag, in that order (an occurrence counts when it does not overlap the
+    one before it: a second ``open_tag`` at or after the end of the first, a ``close_tag`` ending at or
+    before the ``open_tag``, a second ``close_tag`` after the first)."""
     end = len(text) if end is None else end
+    if open_tag[:1] == "<" == close_tag[:1]:
+        found = _tag_positions(text, (open_tag, close_tag), start, end)
+        if found is not None:
+            opens, closes = found
+            if not opens:
+                return None
+            i, after = opens[0], opens[0] + len(open_tag)
+            if opens[-1] >= after or (closes and closes[0] + len(close_tag) <= i):
+                return None
+            j = next((c for c in closes if c >= after), -1)
+            if j < 0 or closes[-1] >= j + len(close_tag):
+                return None
+            return text[after:j]
     i = text.find(open_tag, start, end)
     if i < 0 or text.find(open_tag, i + len(open_tag), end) >= 0 or text.find(close_tag, start, i) >= 0:
         return None
@@ -96,6 +134,21 @@ def strict_r1_parts(text: str) -> tuple[str, str] | None:
     s = text.strip()
     if not (s.startswith(THINK_OPEN) and s.endswith(ANSWER_CLOSE)):
         return None
+    # The common case first: s holds exactly four '<' — the four tags. Searched from the end (the answer
+    # and the gap are short), then one '<' scan of the think text; anything else takes the general path.
+    last = len(s) - len(ANSWER_CLOSE)
+    opening = s.rfind("<", 0, last)
+    close = s.rfind("<", 0, opening) if opening > 0 else -1
+    if (
+        close > 0
+        and s.startswith(THINK_CLOSE, close)
+        and s.startswith(ANSWER_OPEN, opening)
+        and opening >= close + len(THINK_CLOSE)
+        and s.find("<", 1, close) < 0
+    ):
+        if s[close + len(THINK_CLOSE) : opening].strip():
+            return None
+        return s[len(THINK_OPEN) : close], s[opening + len(ANSWER_OPEN) : last]
     close = s.find(THINK_CLOSE)
     opening = s.find(ANSWER_OPEN, close + len(THINK_CLOSE)) if close >= 0 else -1
     if opening < 0 or s[close + len(THINK_CLOSE) : opening].strip():
