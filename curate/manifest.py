@@ -1,7 +1,13 @@
-"""``manifest.json`` next to every output: config, tool version, input fingerprints and, per output
+"""When a stage's output folder is done, and what it is pinned to: the rules every stage uses.
+
+``manifest.json`` next to every output: config, tool version, input fingerprints and, per output
 file, rows, bytes and sha256. It is written last, so it doubles as the completion marker: a stage whose
 manifest matches its config and inputs (and whose outputs still match their sha256) is done, and
-rerunning it is a no-op.
+rerunning it is a no-op (:func:`completed`).
+
+A resumable stage (extract-frames, coldstart) also **pins** its folder to the part of its config that
+decides what is already in it (:func:`pin`, ``_work/config.json``): a run with another such config is
+refused, or, when the caller owns the folder (a recipe step), the stage's files are removed first.
 
 An input's fingerprint is its size and modification time (hashing gigabytes of annotations on every
 run would cost more than the work it guards).
@@ -11,14 +17,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from curate import __version__
+from curate.errors import UserError
 from schemas.atomic import write_json_atomic
 
 NAME = "manifest.json"
+PIN = Path("_work") / "config.json"
 
 
 def sha256_file(path: Path) -> str:
@@ -85,3 +94,38 @@ def completed(out: Path, fp: str, check: str = "sha256") -> dict | None:
         return manifest
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def pinned(out: Path) -> dict | None:
+    """The config ``out`` is pinned to, or None (not pinned, or an unreadable pin)."""
+    try:
+        return json.loads((out / PIN).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _holds(path: Path) -> bool:
+    """A file, or a folder with anything in it."""
+    return path.is_file() or (path.is_dir() and any(path.iterdir()))
+
+
+def pin(out: Path, config: dict, what: str, stage_files: tuple[str, ...], replace: bool = False) -> None:
+    """Pin ``out`` to ``config`` (JSON-able). A folder pinned to another config, or holding files of the
+    stage without a pin, is refused with one line naming it and saying it holds ``what`` — unless
+    ``replace``, which removes the ``stage_files`` (names in ``out``) first. Call it holding the lock."""
+    config = json.loads(json.dumps(config))
+    previous = pinned(out)
+    if previous == config:
+        return
+    other = previous is not None or (out / PIN).exists() or any(_holds(out / name) for name in stage_files)
+    if other and not replace:
+        raise UserError(f"{out}: holds {what}; use a new --output")
+    if other:
+        for name in stage_files:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    (out / PIN).parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(config, out / PIN)

@@ -29,20 +29,17 @@ that path exists).
 ``--set KEY=VALUE`` (the value is read as YAML: ``2`` is a number, ``true`` a boolean) sets a var, or,
 when ``KEY`` is ``STEP.OPTION``, one option of one step.
 
-When a step is skipped:
+When a step is skipped — by the stage's own rules (:mod:`curate.manifest`), never re-derived here:
 
-- ``filter``: its own ``manifest.json`` check (same config, same inputs, outputs unchanged by sha256);
-- ``extract-frames``: the manifest's fingerprint equals the one this config and input would give and
-  every listed output still has its size (sizes, not sha256: frame shards are large; ``curate verify``
-  checks hashes). Otherwise it runs: the stage resumes what is already decoded; when the folder holds
-  frames made with other shaping options (which the stage refuses to mix) the recipe deletes that folder's
-  stage files (``frames/``, ``_work/``, ``mcq.parquet``, ``rejects.parquet``, ``manifest.json``) first;
-- ``coldstart``, ``export``, ``publish``: a sidecar ``.<output name>.recipe.json`` next to the output
-  (for publish: next to its input) holds a hash of the step's options and of its inputs (size and
-  modification time of the input table, exemplars, manifest); the step is skipped when that hash is
-  unchanged and the output is still there. A coldstart whose model/backend/template/sampling changed
-  gets its folder's stage files (``_work/``, ``samples/exemplars/passrate.parquet``, ``run.json``)
-  deleted first; with the same ones it resumes (only new questions are sampled).
+- ``filter``, ``extract-frames``, ``coldstart``: the stage itself finds its ``manifest.json`` matching
+  this config and input (a finished run) and writes nothing. Otherwise it runs and resumes what is
+  already in the folder; a folder pinned to other frame shaping (extract-frames) or another
+  model/template/sampling (coldstart) is the recipe's own, so the step runs with ``replace=True`` and
+  the stage empties it first (where ``curate <stage>`` by hand refuses it);
+- ``export``, ``publish``: a sidecar ``.<output name>.recipe.json`` next to the output (for publish: next
+  to its input) holds a hash of the step's options and of its inputs (size and modification time of the
+  input table, exemplars, manifest); the step is skipped when that hash is unchanged and the output is
+  still there.
 
 A step that runs changes its output, and so the hash of every later step that reads it: changing one
 option reruns that step and the ones downstream of it, nothing before it; a skipped step writes
@@ -64,7 +61,6 @@ import inspect
 import json
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -90,13 +86,6 @@ OPTIONS: dict[str, dict[str, str]] = {
     "publish": {"input": "path", "repo_id": "str", "dry_run": "bool", "private": "bool", "staging": "path"},
 }
 REQUIRED = {"export": ("input", "to", "output"), "publish": ("input", "repo_id")}
-# what a stage leaves in its output folder (deleted before a rerun with options the stage would refuse)
-STAGE_FILES = {
-    "extract-frames": ("frames", "_work", "mcq.parquet", "rejects.parquet", "manifest.json"),
-    "coldstart": ("_work", "samples.parquet", "exemplars.parquet", "passrate.parquet", "run.json"),
-}
-
-
 @dataclass
 class Step:
     name: str
@@ -404,18 +393,6 @@ def _write_sidecar(step: Step, digest: str) -> None:
     write_json_atomic({"step": step.name, "stage": step.stage, "digest": digest}, _sidecar(step))
 
 
-def _clear(out: Path, stage: str) -> None:
-    for name in STAGE_FILES[stage]:
-        target = out / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-
-
-# ---------------------------------------------------------------------------------------------- stages
-
-
 def step_config(step: Step, executor: str | None = None, where: str | None = None) -> Any:
     """The stage config of a filter, extract-frames or coldstart step, validated by the stage's
     :class:`~curate.options.Surface` (a bad value: one line naming the recipe, the step and the option);
@@ -435,45 +412,22 @@ def _filter(step: Step, ctx: dict) -> StepResult:
 
 
 def _extract(step: Step, ctx: dict) -> StepResult:
-    from curate.frames.extract import finished, run
-    from curate.frames.keys import frames_config
+    from curate.frames.extract import run
 
-    config = step_config(step, ctx.get("executor"))
-    if finished(config):  # the stage's own rule: manifest fingerprint and output sizes
-        return StepResult(step.name, step.stage, step.output, "skipped")
-    pinned = config.output / "_work" / "config.json"
-    if pinned.is_file():
-        try:
-            previous = json.loads(pinned.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = None
-        if previous != json.loads(json.dumps(frames_config(config.shaping))):
-            _clear(config.output, "extract-frames")  # other shaping: the stage would refuse to mix them
-    result = run(config, progress=ctx.get("progress"))
+    result = run(step_config(step, ctx.get("executor")), progress=ctx.get("progress"), replace=True)
     summary = {k: v for k, v in vars(result).items() if k not in ("output", "up_to_date")}
     return StepResult(step.name, step.stage, step.output, "skipped" if result.up_to_date else "ran", summary)
 
 
 def _coldstart(step: Step, ctx: dict) -> StepResult:
-    from curate.coldstart.stage import pinned_config, run
+    from curate.coldstart.stage import run
 
     config = step_config(step)
-    digest = _digest(step, [config.input])
-    if _sidecar_matches(step, digest) and (config.output / "run.json").is_file():
-        return StepResult(step.name, step.stage, step.output, "skipped")
-    pinned = pinned_config(config)
-    previous = config.output / "_work" / "config.json"
-    if previous.is_file():
-        try:
-            same = json.loads(previous.read_text(encoding="utf-8")) == json.loads(json.dumps(pinned))
-        except (OSError, ValueError):
-            same = False
-        if not same:
-            _clear(config.output, "coldstart")
     backend = ctx["backend_factory"](config) if ctx.get("backend_factory") else None
-    result = run(config, backend=backend, progress=ctx.get("progress"))
-    _write_sidecar(step, digest)
-    return StepResult(step.name, step.stage, step.output, "ran", dict(result.run["counts"]))
+    result = run(config, backend=backend, progress=ctx.get("progress"), replace=True)
+    return StepResult(
+        step.name, step.stage, step.output, "skipped" if result.up_to_date else "ran", dict(result.run["counts"])
+    )
 
 
 def _export(step: Step, ctx: dict) -> StepResult:

@@ -142,8 +142,12 @@ def test_rerun_skips_finished_videos_and_other_config_is_refused(tmp_path, libra
     run(config(mcq, library, out))
     again = run(config(mcq, library, out))
     assert again.skipped == 2 and len(shard_rows(out)) == 2
-    with pytest.raises(UserError, match="another config"):
+    with pytest.raises(UserError, match="other shaping options"):
         run(config(mcq, library, out, size=48))
+    replaced = run(config(mcq, library, out, size=48), replace=True)  # a recipe's own folder: emptied first
+    assert replaced.skipped == 0 and replaced.decoded == 2
+    rows = shard_rows(out)
+    assert len(rows) == 2 and {max(r["height"], r["width"]) for r in rows} == {48}  # only the new frames
 
 
 MISBEHAVE = {"how": None}  # set by the test before the worker pool forks

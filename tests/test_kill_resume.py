@@ -309,7 +309,7 @@ def check_run(out: Path, summary: dict) -> None:
     [
         ("part-*.parquet", 3),  # extract-frames, mid-run
         ("samples-*.parquet", 2),  # coldstart, mid-run
-        (".coldstart.recipe.json", 1),  # coldstart's sidecar (beside its folder)
+        ("run.json", 1),  # coldstart's run summary, just before its manifest
         ("0000*.jpg", 5),  # export's frame files
         ("train.jsonl", 1),  # export's file
         (".train.jsonl.recipe.json", 1),  # export's sidecar

@@ -205,7 +205,7 @@ def test_paths_resolve_against_the_recipe_folder(tmp_path):
         ("stages: [{stage: filter, options: {output: b}}]", "missing option(s) for filter: inputs"),
         ("stages: [{stage: filter, options: {inputs: '${nope}', output: b}}]", "unknown var ${nope}"),
         ("stages: [{stage: export, options: {input: '${stages.x.output}', to: llava, output: o}}]", "no earlier step"),
-        ("stages: [{stage: filter, options: {inputs: a, output: b, limit: many}}]", "limit 'many': expected int"),
+        ("stages: [{stage: filter, options: {inputs: a, output: b, limit: many}}]", "--limit: input should be"),
     ],
 )
 def test_bad_recipes_are_user_errors(tmp_path, text, message):

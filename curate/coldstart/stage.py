@@ -42,6 +42,8 @@ STAGE = "coldstart"
 OUTPUTS = ("samples.parquet", "passrate.parquet", "exemplars.parquet", "run.json")
 # the temporaries a killed run can leave, per subfolder (removed by the next run once it holds the lock)
 TEMPORARIES = {"": (*OUTPUTS, manifest.NAME), "_work": ("*",)}
+# what a run leaves in its folder (removed before a replacing run with another model/template/sampling)
+STAGE_FILES = ("_work", *OUTPUTS, manifest.NAME)
 
 SAMPLE_COLUMNS = {
     "id": pl.String,
@@ -147,17 +149,6 @@ def pinned_config(config: ColdstartConfig) -> dict:
     }
 
 
-def _pin(out: Path, config: ColdstartConfig) -> dict:
-    pinned = pinned_config(config)
-    path = out / "_work" / "config.json"
-    if path.is_file():
-        if json.loads(path.read_text(encoding="utf-8")) != json.loads(json.dumps(pinned)):
-            raise UserError(f"{out}: holds samples from another model/template/sampling; use a new --output")
-    else:
-        write_json_atomic(pinned, path)
-    return pinned
-
-
 def _parts(out: Path) -> list[Path]:
     return sorted((out / "_work").glob("samples-*.parquet"))
 
@@ -185,9 +176,14 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
 
 
 def run(
-    config: ColdstartConfig, backend: Backend | None = None, progress: Callable[[int], Callable[[], None]] | None = None
+    config: ColdstartConfig,
+    backend: Backend | None = None,
+    progress: Callable[[int], Callable[[], None]] | None = None,
+    replace: bool = False,
 ) -> ColdstartResult:
-    """Run the stage; ``backend`` overrides ``config.backend`` (tests pass a scripted one)."""
+    """Run the stage; ``backend`` overrides ``config.backend`` (tests pass a scripted one). A folder
+    holding samples of another model/template/sampling is refused, or with ``replace`` emptied first
+    (a recipe's own folder)."""
     table, questions = _questions(config)
     with output_lock(config.output, clean=TEMPORARIES):
         fp = fingerprint(config, table)
@@ -195,7 +191,7 @@ def run(
             if backend is not None:
                 backend.close()
             return _up_to_date(config, questions)
-        return _run(config, backend, progress, table, questions, fp)
+        return _run(config, backend, progress, table, questions, fp, replace)
 
 
 def batch_size(config: ColdstartConfig) -> int:
@@ -223,10 +219,10 @@ def _up_to_date(config: ColdstartConfig, questions: list[dict]) -> ColdstartResu
     return ColdstartResult(out, len(questions), 0, skipped, exemplars, run_info, up_to_date=True)
 
 
-def _run(config, backend, progress, table: Path, questions: list[dict], fp: str) -> ColdstartResult:
+def _run(config, backend, progress, table: Path, questions: list[dict], fp: str, replace: bool) -> ColdstartResult:
     out = config.output
-    (out / "_work").mkdir(parents=True, exist_ok=True)
-    pinned = _pin(out, config)
+    pinned = pinned_config(config)
+    manifest.pin(out, pinned, "samples from another model/template/sampling", STAGE_FILES, replace)
     (out / manifest.NAME).unlink(missing_ok=True)  # changing the folder: not a finished run until the end
     done = {i for p in _parts(out) for i in pq.ParquetFile(p).read(columns=["id"]).column("id").to_pylist()}
     todo = [q for q in questions if q["id"] not in done]

@@ -41,7 +41,7 @@ from curate.frames.work import Shaping, Task
 from curate.lock import output_lock
 from curate.options import Surface, config, option
 from curate.tables import read_input_table
-from schemas.atomic import write_json_atomic, write_parquet_atomic
+from schemas.atomic import write_parquet_atomic
 from schemas.frames import FRAMES_SCHEMA, validate_frames, with_hub_features
 from schemas.mcq import write_mcq
 from schemas.rejects import REJECTS_SCHEMA, write_rejects
@@ -51,6 +51,8 @@ SHARD_ROWS = 512
 SHARD_BYTES = 256 * 1024 * 1024
 ROW_GROUP_BYTES = 100 * 1024 * 1024
 OUTPUTS = ("mcq.parquet", "rejects.parquet", manifest.NAME)
+# what a run leaves in its folder (removed before a replacing run with other shaping: manifest.pin)
+STAGE_FILES = ("frames", "_work", *OUTPUTS)
 # the temporaries a killed run can leave, per subfolder (removed by the next run once it holds the lock)
 TEMPORARIES = {"": OUTPUTS, "frames": ("part-*.parquet",), "_work": ("*",)}
 WORK_REJECTS = pa.schema([("video_key", pa.string()), ("reason", pa.string()), ("detail", pa.string())])
@@ -196,19 +198,6 @@ def _work_rejects(out: Path) -> dict[str, tuple[str, str | None]]:
     return found
 
 
-def _pin_config(out: Path, pinned: dict) -> None:
-    """Refuse an output folder that holds frames made with another config."""
-    path = out / "_work" / "config.json"
-    if path.is_file():
-        previous = json.loads(path.read_text(encoding="utf-8"))
-        if previous != pinned:
-            raise UserError(f"{out}: holds frames made with another config; use a new --output")
-    elif any((out / "frames").glob("part-*.parquet")):
-        raise UserError(f"{out}: holds frame shards of unknown config; use a new --output")
-    else:
-        write_json_atomic(pinned, path)
-
-
 def _mcq_path(config: ExtractConfig) -> Path:
     return config.mcq_dir / "mcq.parquet" if config.mcq_dir.is_dir() else config.mcq_dir
 
@@ -238,8 +227,12 @@ def finished(config: ExtractConfig) -> bool:
     return manifest.completed(config.output, fingerprint(config), check="size") is not None
 
 
-def run(config: ExtractConfig, progress: Callable[[int], Callable[[], None]] | None = None) -> ExtractResult:
-    """Run the stage (see the module docstring). ``progress(total)`` returns a per-video tick."""
+def run(
+    config: ExtractConfig, progress: Callable[[int], Callable[[], None]] | None = None, replace: bool = False
+) -> ExtractResult:
+    """Run the stage (see the module docstring). ``progress(total)`` returns a per-video tick. A folder
+    holding frames of other shaping options is refused, or with ``replace`` emptied first (a recipe's own
+    folder)."""
     _check(config)
     table = _read_table(config)
     shaping = frames_config(config.shaping)
@@ -248,14 +241,13 @@ def run(config: ExtractConfig, progress: Callable[[int], Callable[[], None]] | N
     with output_lock(config.output, clean=TEMPORARIES):
         if finished(config):
             return _result(config, table, _done_keys(config.output), len(set(keys)), up_to_date=True)
-        return _run(config, table, keys, shaping, progress)
+        return _run(config, table, keys, shaping, progress, replace)
 
 
-def _run(config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict, progress) -> ExtractResult:
+def _run(config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict, progress, replace) -> ExtractResult:
     out = config.output
+    manifest.pin(out, shaping, "frames made with other shaping options", STAGE_FILES, replace)
     (out / "frames").mkdir(parents=True, exist_ok=True)
-    (out / "_work").mkdir(parents=True, exist_ok=True)
-    _pin_config(out, shaping)
     (out / manifest.NAME).unlink(missing_ok=True)  # changing the folder: not a finished run until the end
     done = _done_keys(out)
     rejected = _work_rejects(out)
