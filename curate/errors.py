@@ -17,3 +17,8 @@ class FolderBusy(UserError):
         self.folder, self.pid = folder, pid
         holder = f" (pid {pid})" if pid else ""
         super().__init__(f"{folder}: another curate run is writing this folder{holder}")
+
+
+class NotWritable(UserError):
+    """An output could not be written: no space, a quota or file-size limit, a read-only or not-writable
+    folder. The message names the real output path (never a hidden temporary) and the OS reason."""

@@ -28,6 +28,7 @@ TinyLLaVA-Video's cold-start trainer reads) or ``trl-sft`` (JSONL ``messages`` f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -38,9 +39,10 @@ import pyarrow as pa
 
 from curate.errors import UserError
 from curate.frames.files import StoredVideo, write_frame_files
+from curate.lock import output_lock
 from curate.tables import read_input_table
 from rewards.gold import pack_gold
-from schemas.atomic import atomic_path, write_parquet_atomic
+from schemas.atomic import atomic_path, remove_temporaries, write_parquet_atomic
 from schemas.frames import FRAME, HUB_IMAGE_LIST, HUB_METADATA_KEY
 from schemas.mcq import LETTERS
 
@@ -344,6 +346,34 @@ def export(
     """
     source = Path(directory)
     output = Path(output)
+    if output.is_dir():
+        raise UserError(f"{output}: is a folder; --output takes a file path (e.g. {output / 'train.jsonl'})")
+    with export_lock(output):
+        return _export(source, to, output, instruction, video_root, stored_frames, frames_dir)
+
+
+@contextlib.contextmanager
+def export_lock(output: Path) -> Iterator[None]:
+    """Hold the lock of the folder ``output`` is written in (:mod:`curate.lock`) — it holds the file and its
+    frames folder (:func:`frames_dir_for`) — and remove the temporaries a killed export of ``output`` left
+    there and in the frames folder."""
+    with output_lock(output.parent, clean={"": (output.name,)}):
+        frames = frames_dir_for(output)
+        for folder in [frames, *(frames.iterdir() if frames.is_dir() else [])]:
+            if folder.is_dir():
+                remove_temporaries(folder)
+        yield
+
+
+def _export(
+    source: Path,
+    to: str,
+    output: Path,
+    instruction: str | None,
+    video_root: str | None,
+    stored_frames: bool,
+    frames_dir: str | os.PathLike | None,
+) -> int:
     exemplars = source / "exemplars.parquet"
     if source.is_dir() and exemplars.is_file():  # a coldstart folder: its verified exemplars as SFT data
         if to not in EXEMPLAR_TARGETS:

@@ -6,12 +6,15 @@ Order of the checks (the first reason that applies is the one recorded; each ite
    types, ``video_not_in_map``, ``unparseable_options``, ``unparseable_answer``, ``answer_text_mismatch``;
 2. structure: ``not_multiple_choice``, ``no_video``, ``empty_question``, ``too_few_options`` (< 2),
    ``too_many_options`` (> 26), ``empty_option``, ``answer_not_in_options``, ``duplicate_options``
-   (case- and whitespace-insensitive);
+   (case- and whitespace-insensitive), ``negative_duration``, ``bad_clip_window`` (``start`` or ``end``
+   negative, or ``start`` after ``end``);
 3. selection by subset: ``subset_excluded`` (``--include-subset``/``--exclude-subset`` globs);
 4. duplicates, keyed on (video, normalized question, option set, answer text): later copies are
    ``duplicate``; when copies with the same (video, question, option set) disagree on the answer, all
    are ``conflicting_duplicate``. The same question with another option set is kept and counted;
-5. videos (``--check-videos``; ``--probe`` for unknown durations): ``video_missing``, ``video_unreadable``;
+5. videos: with ``--video-root``, ``outside_video_root`` (a path leaving the root, see
+   :mod:`curate.video_paths`); with ``--check-videos`` (``--probe`` for unknown durations):
+   ``video_missing``, ``video_not_a_file``, ``video_symlink_loop``, ``video_unreadable``;
 6. duration (``--min-duration``/``--max-duration``): the record's duration, else its duration bucket,
    else the probed duration, else kept and counted ``duration_unknown``: ``too_short``, ``too_long``;
    then ``--passrate FILE --min-pass-rate X --max-pass-rate Y`` (coldstart pass rates): ``pass_rate``;
@@ -26,7 +29,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ from curate.probe import probe_many
 from curate.readers import fill_records, load_nextqa_map, read
 from curate.readers.generic import parse_mapping
 from curate.stats import filter_stats
+from curate.video_paths import resolve
 from schemas.atomic import write_json_atomic
 from schemas.mcq import MAX_OPTIONS, MIN_OPTIONS, PROBLEM_TYPE, write_mcq
 from schemas.rejects import write_rejects
@@ -145,6 +148,8 @@ def check_structure(df: pl.LazyFrame) -> pl.LazyFrame:
         (pl.col("_empty_option"), "empty_option"),
         (pl.col("answer").is_null() | (pl.col("answer") < 0) | (pl.col("answer") >= n), "answer_not_in_options"),
         (pl.col("_duplicate_options"), "duplicate_options"),
+        (pl.col("duration") < 0, "negative_duration"),
+        ((pl.col("start") < 0) | (pl.col("end") < 0) | (pl.col("start") > pl.col("end")), "bad_clip_window"),
     ]
     reason = pl.col("reject")
     for condition, name in reversed(checks):  # one pass: the first check that fails names the reason
@@ -206,14 +211,28 @@ def option_variants(df: pl.DataFrame) -> int:
     return kept.group_by("_kq").agg(pl.col("_option_set").n_unique()).filter(pl.col("_option_set") > 1).height
 
 
-def _resolve(video_root: Path | None, video: str) -> str:
-    return os.path.join(video_root, video) if video_root is not None else video
+def outside_root(df: pl.DataFrame, video_root: Path | None) -> pl.DataFrame:
+    """Step 5a, with ``--video-root`` only: open rows whose video leaves the root (lexically, see
+    :mod:`curate.video_paths`) are ``outside_video_root``, whether or not videos are checked."""
+    if video_root is None:
+        return df
+    videos = df.filter(pl.col("reject").is_null()).get_column("video").unique().to_list()
+    outside = {v: w.detail for v in videos if (w := resolve(v, video_root)).reason}
+    if not outside:
+        return df
+    table = pl.DataFrame(
+        {"video": list(outside), "_out": list(outside.values())}, schema=[("video", pl.String), ("_out", pl.String)]
+    )
+    df = df.join(table, on="video", how="left", maintain_order="left")
+    return _set_reason(df, pl.col("_out").is_not_null(), "outside_video_root", pl.col("_out")).drop("_out")
 
 
 def check_videos(
     df: pl.DataFrame, config: FilterConfig, progress: Callable[[int], Callable[[], None]] | None = None
 ) -> tuple[pl.DataFrame, int]:
-    """Step 5: probe each distinct video once; fill unknown durations; returns (frame, videos probed)."""
+    """Step 5: :func:`outside_root`; then probe each distinct video once (its path by
+    :func:`curate.video_paths.resolve`); fill unknown durations; returns (frame, videos probed)."""
+    df = outside_root(df, config.video_root)
     open_ = pl.col("reject").is_null()
     wanted = pl.lit(config.check_videos)
     if config.probe:
@@ -224,7 +243,7 @@ def check_videos(
     videos = df.filter(open_ & wanted).get_column("video").unique(maintain_order=True).to_list()
     if not videos:
         return df, 0
-    paths = {v: _resolve(config.video_root, v) for v in videos}
+    paths = {v: resolve(v, config.video_root).path for v in videos}
     on_done = progress(len(videos)) if progress else None
     probes = probe_many(paths.values(), workers=config.workers, on_done=on_done)
     table = pl.DataFrame(

@@ -22,6 +22,11 @@ outlives its parent cannot keep the folder locked.
 
 Holding the lock makes it safe to delete temporaries: ``clean`` names the temporaries
 (:data:`schemas.atomic.TEMPORARY`) a killed run of the stage may have left, removed once the lock is held.
+
+It is also the one place where a stage's file-system failures become the user's: an ``OSError`` in
+:data:`schemas.errors.WRITE_ERRNOS` (full disk, quota, file-size limit, read-only or not-writable folder)
+raised while the lock is held leaves as :class:`~curate.errors.NotWritable`, one line naming the real path
+(an atomic write's final name, never its temporary) and the OS reason, which the CLI prints with exit 2.
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.errors import FolderBusy, UserError
-from schemas.atomic import remove_temporaries
+from curate.errors import FolderBusy, NotWritable, UserError
+from schemas.atomic import TEMPORARY, remove_temporaries
+from schemas.errors import WRITE_ERRNOS, WriteError
 
 try:
     import fcntl
@@ -146,7 +152,7 @@ def _acquire(folder: Path) -> tuple[tuple[int, int], int | None, bool]:
         except FileNotFoundError:
             continue  # removed in between: make it again
         except NotADirectoryError:
-            raise UserError(f"{folder}: exists and is not a folder") from None
+            raise UserError(f"{folder}: exists and is not a folder (the output must be a folder)") from None
         except OSError as exc:
             raise UserError(f"{folder}: cannot open the output folder: {exc.strerror or exc}") from None
         st = os.fstat(dir_fd)
@@ -208,13 +214,29 @@ def output_lock(folder: str | os.PathLike, clean: Mapping[str, tuple[str, ...]] 
         for sub, names in (clean or {}).items():
             remove_temporaries(folder / sub if sub else folder, names)
         yield folder
-    except BaseException:
+    except BaseException as exc:
         if created:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty; still locked, so nobody is writing in it
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+            raise not_writable(exc, folder) from exc
         raise
     finally:
         _release(key)
+
+
+def not_writable(exc: OSError, folder: Path) -> NotWritable:
+    """The one-line error for ``exc`` (an errno in :data:`~schemas.errors.WRITE_ERRNOS`): a
+    :class:`~schemas.errors.WriteError`'s own message, else ``PATH: <OS reason> (<ERRNO>)`` where PATH is
+    the error's file (a temporary named by its final name) or, when it names none, ``folder``."""
+    if isinstance(exc, WriteError):
+        return NotWritable(str(exc))
+    path = Path(os.fsdecode(exc.filename)) if exc.filename is not None else folder
+    match = TEMPORARY.match(path.name)
+    if match:
+        path = path.with_name(match["final"])
+    reason = exc.strerror or os.strerror(exc.errno)
+    return NotWritable(f"{path}: {reason} ({errno.errorcode.get(exc.errno, exc.errno)})")
 
 
 def is_held(folder: str | os.PathLike) -> bool:

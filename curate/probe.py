@@ -1,8 +1,10 @@
 """Open videos to check they are usable and read their duration (PyAV, bundled FFmpeg).
 
-:func:`probe_video` never raises: it returns a :class:`Probe` whose ``error`` is ``video_missing`` or
-``video_unreadable`` (with the decoder's message in ``detail``) when the file cannot be used. A video
-is usable when it exists, its container opens, it has a video stream and a frame decodes.
+:func:`probe_video` never raises: it returns a :class:`Probe` whose ``error`` says why the file cannot
+be used, with the details in ``detail``: ``video_missing``, ``video_not_a_file`` (a directory, a FIFO …),
+``video_symlink_loop`` or ``video_unreadable`` (from :func:`curate.video_paths.classify`, which only
+stats the path), else ``video_unreadable`` with the decoder's message. A video is usable when it is a
+regular file, its container opens, it has a video stream and a frame decodes.
 
 The duration is the one ``curate extract-frames`` stores: :func:`curate.frames.sampling.duration` of the
 stream's presentation times (last presentation time + the last frame's duration), never the container's header
@@ -21,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from curate.frames.sampling import duration as frames_duration
+from curate.video_paths import classify
 
 
 @dataclass(frozen=True)
@@ -163,8 +166,9 @@ def probe_video(path: str) -> Probe:
     """Probe one file; see the module docstring for what counts as usable and how long it is."""
     import av  # imported here: filtering without videos must not pay for it
 
-    if not os.path.isfile(path):
-        return Probe(path, error="video_missing", detail=f"no such file: {path}")
+    found = classify(path)  # stat only: a FIFO is never opened
+    if found.reason:
+        return Probe(path, error=f"video_{found.reason}", detail=found.detail)
     try:
         with av.open(path) as container:
             if not container.streams.video:

@@ -8,6 +8,10 @@ by the training job's user or group. (``tempfile.mkstemp`` would force 0600.)
 A run killed with SIGKILL cannot remove its temporary: :func:`remove_temporaries` removes them on the
 next run, called by a stage once it holds its output folder's lock (:mod:`curate.lock`), so it never
 removes the temporary of a run still writing.
+
+A write that fails because of the file system — no space left, a quota, a file-size limit, a read-only or
+not-writable folder (:data:`schemas.errors.WRITE_ERRNOS`) — raises :class:`schemas.errors.WriteError`
+naming the final path and the OS reason, never the hidden temporary; the temporary is removed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from schemas.errors import WRITE_ERRNOS, WriteError
+
 TEMPORARY = re.compile(r"^\.(?P<final>.+)\.[0-9a-f]{12}\.tmp$")  # .NAME.<12 hex>.tmp, as below
 
 
@@ -41,16 +47,34 @@ def _create_temporary(final: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``, on error remove it."""
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``, on error remove it.
+
+    An OS error in :data:`~schemas.errors.WRITE_ERRNOS` — making the folder, creating the temporary,
+    writing it (inside the ``with`` block) or renaming it — becomes a :class:`~schemas.errors.WriteError`
+    naming ``path``.
+    """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = _create_temporary(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = _create_temporary(final)
+    except OSError as exc:
+        _raise_named(exc, final)
+        raise
     try:
         yield tmp_path
         os.replace(tmp_path, final)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp_path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            _raise_named(exc, final)
         raise
+
+
+def _raise_named(exc: OSError, final: Path) -> None:
+    """Raise ``exc`` as a :class:`WriteError` on ``final`` when the user must fix it; else return."""
+    if not isinstance(exc, WriteError) and exc.errno in WRITE_ERRNOS:
+        raise WriteError(final, exc.errno) from exc
 
 
 def write_parquet_atomic(table: pa.Table, path: str | os.PathLike, **kwargs: Any) -> None:

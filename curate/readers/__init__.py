@@ -27,7 +27,7 @@ from curate.readers import (
     video_r1,
     videomme,
 )
-from curate.readers.base import load_json
+from curate.readers.base import is_json_object, load_json
 
 READERS: dict[str, Callable[..., pl.DataFrame]] = {
     "llava-video-178k": llava_video.read,
@@ -117,8 +117,41 @@ def read(path: str | Path, fmt: str = "auto", **options: object) -> tuple[str, p
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    if fmt == "auto":
+    forced = fmt != "auto"
+    if not forced:
         fmt = detect(path)
     if fmt not in READERS:
         raise UserError(f"{path}: unknown format {fmt!r} (one of {', '.join(FORMATS)})")
-    return fmt, READERS[fmt](path, **options)
+    frame = READERS[fmt](path, **options)
+    check_readable(path, fmt, frame, forced)
+    return fmt, frame
+
+
+def check_readable(path: Path, fmt: str, frame: pl.DataFrame, forced: bool) -> None:
+    """Refuse a file none of whose records can be read as ``fmt`` (every one ``malformed_record``) when
+    the format was forced (``--format``) or the file is one JSON object rather than an array (one object
+    that is a record, such as a README sample, is read as one record). A :class:`UserError` names the
+    file, the first record's problem, the fields the format needs and the format its fields match, if any.
+    An empty file is not refused; one readable record is enough to read the file and reject the rest
+    one by one."""
+    if frame.is_empty() or not frame.get_column("reject").eq_missing("malformed_record").all():
+        return
+    obj = is_json_object(path)
+    if not (forced or obj):
+        return
+    needed = next((fields for name, fields in RULES if name == fmt), None)
+    needs = f"; {fmt} needs the fields {', '.join(sorted(needed))}" if needed else ""
+    first = frame.get_column("detail")[0]
+    if obj:
+        raise UserError(
+            f"{path}: one JSON object that is not a {fmt} record ({first}){needs}; "
+            "expected a JSON array of records ([{…}, …])"
+        )
+    try:
+        hint = f"; its fields look like {detect(path)}, try --format auto"
+    except UserError:
+        hint = ""
+    records = frame.get_column("index").n_unique()
+    raise UserError(
+        f"{path}: not a {fmt} file: none of its {records} records can be read as {fmt} (record 0: {first}){needs}{hint}"
+    )

@@ -20,7 +20,9 @@ Raw columns:
 from __future__ import annotations
 
 import json
+import math
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,48 @@ def conform(df: pl.DataFrame) -> pl.DataFrame:
     """Add missing raw columns as nulls and return the raw columns in order with their types."""
     missing = [pl.lit(None, dtype=t).alias(c) for c, t in RAW_SCHEMA.items() if c not in df.columns]
     return df.with_columns(missing).select([pl.col(c).cast(t) for c, t in RAW_SCHEMA.items()])
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_value(column: str, value: Any) -> None:
+    """Raise ``TypeError``/``ValueError`` naming ``column`` when ``value`` does not fit its raw column:
+    strings must be ``str``, integers must fit int64, numbers must be finite (a JSON ``1e400`` is
+    infinite), option lists must be lists of ``str``."""
+    dtype = RAW_SCHEMA[column]
+    shown = _shown(value)
+    if dtype == pl.String:
+        ok = isinstance(value, str)
+    elif dtype == pl.Int64:
+        ok = isinstance(value, int)
+        if ok and not INT64[0] <= value <= INT64[1]:
+            raise ValueError(f"{column} {shown} does not fit a 64-bit integer")
+    elif dtype == pl.Float64:
+        ok = isinstance(value, (int, float))
+        if ok and not (-math.inf < value < math.inf):  # an int too large for a float compares as finite
+            raise ValueError(f"{column} {shown} is not a finite number")
+        if ok and isinstance(value, int) and abs(value) > sys.float_info.max:
+            raise ValueError(f"{column} {shown} does not fit a 64-bit float")
+    else:  # List(String)
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if not ok:
+        want = {pl.String: "text", pl.Int64: "an integer", pl.Float64: "a number"}.get(dtype, "a list of texts")
+        raise TypeError(f"{column} should be {want}, not {type(value).__name__} {shown}")
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    text = to_json(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_item(item: Item) -> Item:
+    """``item`` when every value fits :data:`RAW_SCHEMA` (see :func:`_check_value`), else the error that
+    makes its record a ``malformed_record``."""
+    for column, value in item.items():
+        if value is not None and column in RAW_SCHEMA:
+            _check_value(column, value)
+    return item
 
 
 def frame_from_items(items: list[Item]) -> pl.DataFrame:
@@ -115,7 +159,8 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
 
 
 def load_records(path: str | os.PathLike) -> list[Any]:
-    """Records of a JSON array, a JSON-lines file, or a Parquet file, as Python objects."""
+    """Records of a JSON array, a JSON-lines file, or a Parquet file, as Python objects; a JSON object
+    is one record."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
@@ -123,11 +168,21 @@ def load_records(path: str | os.PathLike) -> list[Any]:
     if suffix == ".parquet":
         return read_parquet(path).to_dicts()
     data = load_json(path)
-    if isinstance(data, dict):
+    if isinstance(data, dict):  # one record as a file (a README sample); see curate.readers.read
         return [data]
     if not isinstance(data, list):
         raise UserError(f"{path}: expected a JSON array of records, found {type(data).__name__}")
     return data
+
+
+def is_json_object(path: str | os.PathLike) -> bool:
+    """Whether the ``.json`` file ``path`` holds one JSON object at its top level rather than an array
+    (reads its first bytes only)."""
+    if Path(path).suffix.lower() != ".json":
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    return head.startswith("{")
 
 
 def read_parquet(path: str | os.PathLike) -> pl.DataFrame:
@@ -147,9 +202,11 @@ def items_from_records(
 ) -> pl.DataFrame:
     """Apply ``to_items(record, index)`` to each record; a record it cannot map becomes a reject.
 
-    ``to_items`` returns the record's items (keys of :data:`RAW_SCHEMA`); a ``KeyError``, ``TypeError``
-    or ``ValueError`` it raises marks the whole record ``malformed_record`` with the message as detail,
-    so one bad record never stops the file. ``record``, ``input``, ``index`` and ``source`` are filled in
+    ``to_items`` returns the record's items (keys of :data:`RAW_SCHEMA`); a ``KeyError``, ``TypeError``,
+    ``ValueError`` or ``ArithmeticError`` it raises, or an item value that does not fit its column
+    (:func:`check_item`: an integer beyond int64, an infinite number, a number where text belongs), marks
+    the whole record ``malformed_record`` with the message as detail, so one bad record never stops the
+    file. ``record``, ``input``, ``index`` and ``source`` are filled in
     when the reader leaves them out.
     """
     items: list[Item] = []
@@ -157,8 +214,8 @@ def items_from_records(
         try:
             if not isinstance(rec, dict):
                 raise TypeError(f"record is a {type(rec).__name__}, not an object")
-            produced = to_items(rec, index)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            produced = [check_item(item) for item in to_items(rec, index)]
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             produced = [{"reject": "malformed_record", "detail": detail}]
         record_json = None
