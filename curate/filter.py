@@ -483,7 +483,7 @@ def _write_outputs(
         write_json_atomic(stats, out / "stats.json")
         write_mcq(kept.select(MCQ_COLUMNS).to_arrow(), mcq_path)
         files = [name for name in OUTPUTS if name != manifest.NAME]
-        manifest.write(out, STAGE, fingerprint, _config_dict(config), config.inputs, files)
+        manifest.write(out, STAGE, fingerprint, _config_dict(config), config.inputs, files, SURFACE, config)
     except BaseException:
         mcq_path.unlink(missing_ok=True)
         raise

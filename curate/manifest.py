@@ -19,6 +19,7 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -56,14 +57,31 @@ def _describe(out: Path, name: str) -> dict:
     return entry
 
 
-def write(out: Path, stage: str, fp: str, config: dict, inputs: list[Path], files: list[str]) -> None:
-    """Write the manifest describing the output ``files`` of a finished run."""
+def write(
+    out: Path,
+    stage: str,
+    fp: str,
+    config: dict,
+    inputs: list[Path],
+    files: list[str],
+    surface: Any = None,
+    resolved: Any = None,
+) -> None:
+    """Write the manifest describing the output ``files`` of a finished run. With the stage's
+    :class:`~curate.options.Surface` and its ``resolved`` config, it also records every option's value
+    (``options``) and the ``curate`` command line that gives exactly that config (``command``), which
+    the dataset card quotes."""
     manifest = {
         "stage": stage,
         "tool": "videoqa-rl",
         "version": __version__,
         "fingerprint": fp,
         "config": config,
+        **(
+            {"options": surface.values(resolved), "command": surface.command_line(stage, resolved)}
+            if surface is not None
+            else {}
+        ),
         "inputs": [{"path": str(p), "bytes": Path(p).stat().st_size} for p in inputs],
         "outputs": [_describe(out, name) for name in files],
     }

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,6 +247,39 @@ class Surface:
     def required(self) -> list[str]:
         return [name for name, flag in self.flags.items() if flag.required]
 
+    def values(self, config: Any) -> dict[str, Any]:
+        """The flat option values of a built ``config`` (JSON-able: paths as strings) — what a manifest
+        records as the resolved options."""
+        out = {}
+        for name, flag in self.flags.items():
+            value = config
+            for part in flag.path:
+                value = getattr(value, part)
+            out[name] = _plain(value)
+        return out
+
+    def command_line(self, command: str, config: Any) -> str:
+        """``curate COMMAND …`` that builds exactly ``config``: the argument(s), the required options and
+        every option whose value differs from its default (shell-quoted)."""
+        args, values = ["curate", command], self.values(config)
+        for name, flag in self.flags.items():
+            if flag.argument:
+                value = values[name]
+                args += [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        for name, flag in self.flags.items():
+            value = values[name]
+            if flag.argument or (not flag.required and value == _plain(flag.default)):
+                continue
+            yes, _, no = flag.decls[0].partition("/")
+            if isinstance(value, bool):
+                args.append(yes if value else no)
+            elif isinstance(value, list):
+                for item in value:
+                    args += [yes, str(item)]
+            elif value is not None:
+                args += [yes, str(value)]
+        return shlex.join(args)
+
     # ------------------------------------------------------------------------------------- the CLI
 
     def parameters(self) -> list[inspect.Parameter]:
@@ -292,6 +326,14 @@ class Surface:
             return body
 
         return register
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _optional(kind: Any) -> bool:

@@ -31,9 +31,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -282,90 +281,20 @@ def _frames(sources: dict[str, list[Path]], manifest: dict | None) -> dict | Non
     }
 
 
-def _opt(name: str, value: Any) -> list[str]:
-    return [f"--{name}", str(value)]
-
-
-def _filter_command(config: dict) -> list[str]:
-    from curate.filter import FilterConfig
-
-    defaults = {f.name: f.default for f in fields(FilterConfig) if not isinstance(f.default, type(field()))}
-    cmd = ["curate", "filter", *config.get("inputs", []), "--output", str(config.get("output"))]
-    for key, value in config.items():
-        if key in ("inputs", "output") or value in (None, [], False) or defaults.get(key, None) == value:
-            continue
-        flag = {"format": "format", "mapping": "map"}.get(key, key.replace("_", "-"))
-        if value is True:
-            cmd.append(f"--{flag}")
-        elif isinstance(value, list):
-            for item in value:
-                cmd += _opt(flag, item)
-        else:
-            cmd += _opt(flag, value)
-    return cmd
-
-
-def _extract_command(config: dict, output: Path) -> list[str]:
-    mcq = Path(str(config.get("mcq", "MCQ_DIR")))
-    cmd = ["curate", "extract-frames", str(mcq.parent if mcq.name == "mcq.parquet" else mcq)]
-    cmd += _opt("video-root", config.get("video_root")) + _opt("output", output)
-    sampling = config.get("sampling") or {}
-    if sampling.get("mode", "uniform") == "uniform":
-        cmd += _opt("num-frames", sampling.get("num_frames", 16))
-    else:
-        cmd += _opt("sampling", sampling["mode"]) + _opt("fps", sampling.get("fps"))
-        cmd += _opt("min-frames", sampling.get("min_frames")) + _opt("max-frames", sampling.get("max_frames"))
-    cmd += _opt("size", config.get("size"))
-    if config.get("resize", "square") != "square":
-        cmd += _opt("resize", config["resize"])
-    if config.get("max_pixels") is not None:
-        cmd += _opt("max-pixels", config["max_pixels"])
-    cmd += _opt("encoding", config.get("encoding", "jpeg"))
-    if config.get("jpeg_quality") not in (None, 90):
-        cmd += _opt("jpeg-quality", config["jpeg_quality"])
-    for key, default in (("decoder", "auto"), ("executor", "local")):
-        if config.get(key, default) != default:
-            cmd += _opt(key, config[key])
-    return cmd
-
-
-def _coldstart_command(run: dict, output: Path) -> list[str]:
-    cmd = ["curate", "coldstart", "FRAMES_DIR", "--model", str(run.get("model")), "--output", str(output)]
-    cmd += _opt("backend", run.get("backend", "hf")) + _opt("template", run.get("template", "tinyllava-r1"))
-    if run.get("blind"):
-        cmd.append("--blind")
-    for key, value in (run.get("sampling") or {}).items():
-        cmd += _opt(key.replace("_", "-"), value)
-    shaping = run.get("shaping")
-    if shaping:
-        cmd += _opt("video-root", "VIDEO_ROOT") + _opt("num-frames", shaping.get("sampling", {}).get("num_frames"))
-        cmd += _opt("size", shaping.get("size"))
-    return cmd
-
-
 def commands(directory: Path, depth: int = 0) -> list[str]:
-    """The ``curate`` commands that made ``directory``, earliest first, rebuilt from its manifest (and the
-    manifests of the folders it was made from, where they are still there)."""
+    """The ``curate`` commands that made ``directory``, earliest first: the command line each stage's
+    manifest recorded (:func:`curate.manifest.write`), following the manifests' inputs back to the
+    folders they were made from where those are still there."""
     manifest = _load_json(directory / "manifest.json")
-    run = _load_json(directory / "run.json")
-    if manifest and manifest.get("stage") == "filter":
-        return [shlex.join(_filter_command(manifest.get("config", {})))]
-    if manifest and manifest.get("stage") == "extract-frames":
-        config = manifest.get("config", {})
-        earlier: list[str] = []
-        mcq = Path(str(config.get("mcq", "")))
-        parent = mcq.parent if mcq.name == "mcq.parquet" else mcq
-        if (
-            depth < 4
-            and str(parent)
-            and (parent / "manifest.json").is_file()
-            and parent.resolve() != directory.resolve()
-        ):
-            earlier = commands(parent, depth + 1)
-        return [*earlier, shlex.join(_extract_command(config, directory))]
-    if run and run.get("stage") == "coldstart":
-        return [shlex.join(_coldstart_command(run, directory))]
-    return []
+    if not manifest or not manifest.get("command"):
+        return []
+    earlier: list[str] = []
+    for entry in manifest.get("inputs", []):
+        source = Path(str(entry.get("path", "")))
+        folder = source.parent if source.suffix == ".parquet" else source
+        if depth < 4 and (folder / "manifest.json").is_file() and folder.resolve() != directory.resolve():
+            earlier += [c for c in commands(folder, depth + 1) if c not in earlier]
+    return [*earlier, manifest["command"]]
 
 
 def build_card(

@@ -227,3 +227,27 @@ def test_a_recipe_that_is_not_utf8_yaml_is_one_line(tmp_path, content, words):
     assert len(lines) == 1 and str(path) in lines[0], result.stderr
     for word in words:
         assert word in lines[0], (word, lines[0])
+
+
+# ------------------------------------------------------------------------------- recorded command lines
+
+
+def test_the_manifest_records_a_command_line_that_rebuilds_the_same_run(tmp_path):
+    """The manifest's ``command`` (quoted by the dataset card) is exact: run again, it finds the folder
+    finished by the same config (a no-op), and its ``options`` are the resolved values."""
+    import json
+    import shlex
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[1] / "curate" / "samples"
+    out = tmp_path / "out dir"  # a space: the command is shell-quoted
+    argv = ["filter", str(samples / "nextqa_val.csv"), "-o", str(out), "--limit", "3", "--shuffle-options", "7"]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    command = shlex.split(manifest["command"])
+    assert command[:2] == ["curate", "filter"] and "--limit" in command and "--no-probe" not in command
+    assert manifest["options"]["limit"] == 3 and manifest["options"]["shuffle_options"] == 7
+    assert manifest["options"]["format"] == "auto"  # defaults are recorded too
+    again = CliRunner().invoke(app, [*command[1:], "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["skipped"] is True

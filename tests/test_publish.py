@@ -180,9 +180,15 @@ def test_card_frames_config_and_command_chain(outputs):
     assert '"num_frames": 4' in card and '"size": 32' in card
     made = commands(outputs["frames"])
     assert made[-1].startswith("curate extract-frames ") and "--num-frames 4" in made[-1] and "--size 32" in made[-1]
+    recorded = json.loads((outputs["frames"] / "manifest.json").read_text())
+    assert made[-1] == recorded["command"] and recorded["options"]["num_frames"] == 4
     assert "iter_samples" in card and "snapshot_download" in card
     cold = plan(outputs["coldstart"], "me/videoqa").card
-    assert "curate coldstart FRAMES_DIR --model scripted" in cold and "--blind" in cold
+    recorded = json.loads((outputs["coldstart"] / "manifest.json").read_text())["command"]
+    assert recorded.startswith("curate coldstart ") and "--model scripted" in recorded and "--blind" in recorded
+    assert recorded in cold
+    chain = commands(outputs["coldstart"])  # back through the filter folder it read
+    assert len(chain) == 2 and chain[0].startswith("curate filter ") and chain[1] == recorded
     assert "## Pass rates" in cold
 
 
