@@ -8,6 +8,14 @@ sample is one question::
      "solution" ("<answer>L</answer>"), "prompt" (question + options_block + instruction),
      "frames" (uint8 (T, H, W, C) array, or a list of PIL images with as_="pil"), "timestamps" (float32 (T,))}
 
+How frames reach numpy (``as_="numpy"``): ``raw`` frames are one view over the Arrow buffer the shard
+was read into (``np.frombuffer``, no copy: the row's frames are contiguous there, checked to be
+``T × H × W × 3`` bytes; writable when that buffer is, as the Parquet reader's own are). ``jpeg`` frames
+are decoded with libjpeg-turbo through ``simplejpeg`` straight into one ``(T, H, W, C)`` array: the
+same pixels as Pillow's decoder (both libjpeg-turbo with the accurate integer IDCT and smooth chroma
+upsampling; tested equal), about 4× faster; with Pillow when simplejpeg is not installed or refuses a
+frame. ``png`` goes through Pillow. ``as_="pil"`` decodes every encoding with Pillow, as before.
+
 How it reads: the mcq table (small) is loaded once and grouped by ``video_key``; the ``video_key``
 column of every shard is read once to plan the split and find questions without frames. The frame
 shards are then streamed ``batch_rows`` rows at a time (``ParquetFile.iter_batches``), so memory stays
@@ -40,9 +48,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pyarrow.types as pat
 
 from curate.errors import UserError
 from curate.export import R1_INSTRUCTION, options_block
+from curate.frames.encode import decode_frame
 from curate.frames.encode import decode_frames as decode_video
 from schemas.errors import SchemaError
 from schemas.mcq import LETTERS, read_mcq
@@ -79,6 +89,56 @@ class _RowGroup:
     index: int  # row group index in the file
     start: int  # global number of its first row
     num_rows: int
+
+
+def _row_bytes(frames: pa.ListArray, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row ``i`` of a ``frames`` column (``list<struct<bytes, path>>``) without copying: the data buffer
+    of its ``bytes`` values as a uint8 array and the ``T + 1`` offsets of the row's frames in it."""
+    start, stop = frames.offsets[i].as_py(), frames.offsets[i + 1].as_py()
+    struct = frames.values
+    values = struct.flatten()[struct.type.get_field_index("bytes")]  # flatten(): the struct's offset applied
+    _, offsets, data = values.buffers()
+    kind = np.int64 if pat.is_large_binary(values.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=kind)[values.offset + start : values.offset + stop + 1]
+    return np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8), offsets
+
+
+def raw_frames(frames: pa.ListArray, i: int, height: int, width: int) -> np.ndarray:
+    """Row ``i``'s ``raw`` frames as one uint8 ``(T, H, W, 3)`` view of the Arrow buffer (no copy;
+    read-only when the buffer is); ValueError naming the frame when one is not ``H·W·3`` bytes."""
+    data, offsets = _row_bytes(frames, i)
+    size = height * width * 3
+    lengths = np.diff(offsets)
+    bad = np.flatnonzero(lengths != size)
+    if len(bad):
+        raise ValueError(f"raw frame {bad[0]} has {lengths[bad[0]]} bytes, expected {height}x{width}x3 = {size}")
+    if not len(lengths):
+        return np.zeros((0, height, width, 3), dtype=np.uint8)
+    return data[offsets[0] : offsets[-1]].reshape(len(lengths), height, width, 3)
+
+
+def jpeg_frames(frames: pa.ListArray, i: int, height: int, width: int) -> np.ndarray:
+    """Row ``i``'s ``jpeg`` frames decoded by libjpeg-turbo (``simplejpeg``, accurate IDCT and smooth
+    upsampling: Pillow's pixels) into one uint8 ``(T, H, W, 3)`` array; a frame simplejpeg refuses, or
+    of another size, goes through Pillow (:func:`curate.frames.encode.decode_frame`, whose errors name
+    the size). Without simplejpeg every frame goes through Pillow."""
+    data, offsets = _row_bytes(frames, i)
+    out = np.empty((len(offsets) - 1, height, width, 3), dtype=np.uint8)
+    try:
+        import simplejpeg
+    except ImportError:
+        simplejpeg = None
+    for k in range(len(out)):
+        frame = data[offsets[k] : offsets[k + 1]]
+        if simplejpeg is not None:
+            try:
+                if simplejpeg.decode_jpeg_header(frame)[:2] == (height, width):
+                    simplejpeg.decode_jpeg(frame, colorspace="RGB", buffer=out[k])
+                    continue
+            except ValueError:
+                pass
+        out[k] = decode_frame(frame.tobytes(), "jpeg", height, width)
+    return out
 
 
 class VideoQAReader:
@@ -181,12 +241,18 @@ class VideoQAReader:
     ) -> Iterator[dict[str, Any]]:
         encoding = batch.column("encoding")[i].as_py()
         height, width = batch.column("height")[i].as_py(), batch.column("width")[i].as_py()
-        frames = decode_video(batch.column("frames")[i].as_py(), encoding, height, width)
-        timestamps = np.asarray(batch.column("timestamps")[i].as_py(), dtype=np.float32)
+        column = batch.column("frames")
         if as_ == "pil":
             from PIL import Image
 
-            frames = [Image.fromarray(f) for f in frames]
+            frames = [Image.fromarray(f) for f in decode_video(column[i].as_py(), encoding, height, width)]
+        elif encoding == "raw":
+            frames = raw_frames(column, i, height, width)
+        elif encoding == "jpeg":
+            frames = jpeg_frames(column, i, height, width)
+        else:
+            frames = decode_video(column[i].as_py(), encoding, height, width)
+        timestamps = np.asarray(batch.column("timestamps")[i].as_py(), dtype=np.float32)
         questions = list(self._questions[key])
         if rng is not None:
             rng.shuffle(questions)
@@ -221,7 +287,8 @@ def iter_samples(
     video's frames as a uint8 ``(T, H, W, C)`` array (``as_="pil"``: a list of RGB PIL images).
 
     A shorthand for ``VideoQAReader(directory, ...).iter(...)``; see the module docstring for the split.
-    The questions of one video share one frames array: copy it before writing into it.
+    The questions of one video share one frames array: copy it before writing into it (``raw`` frames
+    are a view of the shard's Arrow buffer).
     """
     reader = VideoQAReader(directory, instruction=instruction, batch_rows=batch_rows)
     return reader.iter(as_=as_, shard_index=shard_index, num_shards=num_shards, shuffle_seed=shuffle_seed)

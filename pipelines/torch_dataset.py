@@ -100,8 +100,14 @@ class VideoQAIterableDataset(IterableDataset):
         shard_index, num_shards = self.shard()
         seed = None if self.shuffle_seed is None else self.shuffle_seed + self.epoch
         as_ = "pil" if self.output == "pil" else "numpy"
+        last: tuple[Any, torch.Tensor] | None = None  # the questions of one video share one tensor
         for sample in self.reader.iter(as_=as_, shard_index=shard_index, num_shards=num_shards, shuffle_seed=seed):
             if self.output == "torch":
-                sample["frames"] = torch.from_numpy(sample["frames"]).permute(0, 3, 1, 2)
+                frames = sample["frames"]
+                if last is None or last[0] is not frames:
+                    # raw frames view the shard's Arrow buffer; a read-only one (a memory map) is copied once
+                    writable = frames if frames.flags.writeable else frames.copy()
+                    last = (frames, torch.from_numpy(writable).permute(0, 3, 1, 2))
+                sample["frames"] = last[1]
                 sample["timestamps"] = torch.from_numpy(sample["timestamps"])
             yield sample

@@ -19,13 +19,14 @@ from PIL import Image
 from curate.errors import UserError
 from curate.export import R1_INSTRUCTION
 from pipelines.reader import MissingFramesWarning, VideoQAReader, iter_samples, render_prompt
-from schemas.frames import validate_frames
+from schemas.frames import FRAMES_SCHEMA, validate_frames
 from schemas.mcq import write_mcq
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 H, W = 16, 24
 N_VIDEOS = 7  # frame rows with questions
 MISSING_IDS = ["q-missing-0", "q-missing-1"]  # questions whose video_key has no frame row
+FRAMES_TYPE = FRAMES_SCHEMA.field("frames").type
 
 
 def video_frames(v: int) -> np.ndarray:
@@ -239,6 +240,83 @@ def test_pil_output(raw_folder):
     assert all(isinstance(im, Image.Image) and im.size == (W, H) and im.mode == "RGB" for im in sample["frames"])
 
 
+# --- the numpy decode paths: raw as a view of the Arrow buffer, jpeg through simplejpeg ----------------
+
+
+def pil_decoded(folder_root: Path, encoding: str) -> dict[str, np.ndarray]:
+    """Every video's frames decoded the way the reader did before: Pillow, through the frames as Python."""
+    from curate.frames.encode import decode_frames
+
+    out = {}
+    for path in sorted((folder_root / "frames").glob("part-*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            out[row["video_key"]] = decode_frames(row["frames"], encoding, row["height"], row["width"])
+    return out
+
+
+def test_numpy_frames_equal_pillows_decode(folder):
+    root, encoding, _ = folder
+    want = pil_decoded(root, encoding)
+    samples = read_all(root, batch_rows=3)  # batches sliced inside row groups: offsets into shared buffers
+    for s in samples:
+        np.testing.assert_array_equal(s["frames"], want[s["video_key"]])  # bit-identical, jpeg included
+    if encoding == "raw":  # a view of the shard's buffer, not a copy
+        assert all(not s["frames"].flags.owndata and s["frames"].base is not None for s in samples)
+
+
+def test_raw_frames_of_the_wrong_size_are_refused(tmp_path):
+    from pipelines.reader import raw_frames
+
+    good, short = bytes(H * W * 3), bytes(H * W * 3 - 1)
+    column = pa.array([[{"bytes": good, "path": "a"}, {"bytes": short, "path": "b"}]], type=FRAMES_TYPE)
+    with pytest.raises(ValueError, match=f"raw frame 1 has {H * W * 3 - 1} bytes"):
+        raw_frames(column, 0, H, W)
+    empty = pa.array([[]], type=FRAMES_TYPE)
+    assert raw_frames(empty, 0, H, W).shape == (0, H, W, 3)
+
+
+def textured_frames(seed: int, height: int = 48, width: int = 64) -> np.ndarray:
+    """Noisy, coloured frames: every DCT coefficient and chroma sample matters, so decoders that round
+    differently would disagree."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = np.stack([(3 * xx + 5 * yy) % 256, (7 * xx) % 256, (11 * yy + xx) % 256], axis=-1)
+    return np.stack([np.clip(base + rng.normal(0, 40, base.shape), 0, 255).astype(np.uint8) for _ in range(4)])
+
+
+@pytest.mark.parametrize(
+    ("quality", "subsampling", "mode"), [(90, 2, "RGB"), (75, 2, "RGB"), (95, 0, "RGB"), (90, 1, "RGB"), (90, 2, "L")]
+)
+def test_jpeg_frames_are_pillows_pixels(quality, subsampling, mode):
+    from curate.frames.encode import decode_frame
+    from pipelines.reader import jpeg_frames
+
+    frames = textured_frames(quality + subsampling)
+    data = []
+    for f in frames:
+        buffer = io.BytesIO()
+        Image.fromarray(f).convert(mode).save(buffer, format="JPEG", quality=quality, subsampling=subsampling)
+        data.append(buffer.getvalue())
+    column = pa.array([[{"bytes": b, "path": str(i)} for i, b in enumerate(data)]], type=FRAMES_TYPE)
+    got = jpeg_frames(column, 0, 48, 64)
+    np.testing.assert_array_equal(got, np.stack([decode_frame(b, "jpeg", 48, 64) for b in data]))
+
+
+def test_jpeg_frames_without_simplejpeg_or_refused_by_it(monkeypatch):
+    from curate.frames.encode import decode_frame
+    from pipelines.reader import jpeg_frames
+
+    frames = textured_frames(1)
+    data = [encode(f, "jpeg") for f in frames]
+    column = pa.array([[{"bytes": b, "path": str(i)} for i, b in enumerate(data)]], type=FRAMES_TYPE)
+    want = np.stack([decode_frame(b, "jpeg", 48, 64) for b in data])
+    monkeypatch.setitem(sys.modules, "simplejpeg", None)  # not installed: Pillow
+    np.testing.assert_array_equal(jpeg_frames(column, 0, 48, 64), want)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="jpeg frame is 48x64, expected 24x64"):  # another size: Pillow's error
+        jpeg_frames(column, 0, 24, 64)
+
+
 def test_importing_pipelines_reader_does_not_import_torch():
     code = "import sys, pipelines, pipelines.reader; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True)
@@ -261,6 +339,7 @@ def test_torch_dataset_yields_uint8_tchw(folder):
         frames = s["frames"]
         assert isinstance(frames, torch.Tensor) and frames.dtype == torch.uint8
         assert tuple(frames.shape) == (2 + v % 3, 3, H, W)  # (T, C, H, W)
+        frames[0, 0, 0, 0] = frames[0, 0, 0, 0]  # writable
         assert_frames(frames.permute(0, 2, 3, 1).numpy(), video_frames(v), encoding)
         assert s["timestamps"].dtype == torch.float32
 
