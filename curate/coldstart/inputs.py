@@ -8,7 +8,6 @@ extract-frames). Blind prompts need no frames at all.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import pyarrow.parquet as pq
 
 from curate.frames.encode import decode_frames
 from curate.frames.work import Shaping
+from curate.video_paths import locate
 
 Item = tuple[dict, "np.ndarray | None"]
 
@@ -50,7 +50,8 @@ def from_videos(video_root: Path, questions: list[dict], shaping: Shaping, count
         groups[(q["video"], q.get("start"), q.get("end"))].append(q)
     raw = Shaping(shaping.sampling, shaping.size, shaping.resize, shaping.max_pixels, "raw", 90, shaping.decoder)
     for (video, start, end), waiting in groups.items():
-        result = process(Task("", video, os.path.join(video_root, video), start, end), raw)
+        where = locate(video, video_root)  # the rule extract-frames applies (outside the root, a FIFO …)
+        result = process(Task("", video, where.path, start, end), raw) if where.reason is None else {}
         if "row" not in result:
             counts["video_errors"] = counts.get("video_errors", 0) + len(waiting)
             continue

@@ -6,7 +6,9 @@ into one row of ``frames/part-XXXXX.parquet`` (:data:`schemas.frames.FRAMES_SCHE
 - ``frames/part-*.parquet``: shards, each written under a temporary name and renamed when complete;
 - ``mcq.parquet``: the input table plus ``video_key``, without the questions of rejected videos;
 - ``rejects.parquet``: one row per question whose video failed, with the video's reason
-  (``missing``, ``unreadable``, ``no_video_stream``, ``zero_frames``, ``timeout``, ``crashed`` …);
+  (``outside_video_root``, ``missing``, ``not_a_file``, ``symlink_loop`` — by
+  :func:`curate.video_paths.locate`, before any decoder opens the path — ``unreadable``,
+  ``no_video_stream``, ``zero_frames``, ``timeout``, ``crashed`` …);
 - ``manifest.json``: config, tool version, input fingerprint and, per file, rows, bytes and sha256.
 
 Resumable and exactly-once: the keys already in finished shards (and videos already rejected, kept in
@@ -24,7 +26,6 @@ other run removes ``manifest.json`` before it changes the folder, so the manifes
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from curate.frames.work import Shaping, Task
 from curate.lock import output_lock
 from curate.options import Surface, config, option
 from curate.tables import read_input_table
+from curate.video_paths import locate
 from schemas.atomic import write_parquet_atomic
 from schemas.frames import FRAMES_SCHEMA, validate_frames, with_hub_features
 from schemas.mcq import write_mcq
@@ -252,6 +254,8 @@ def _run(config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict,
     done = _done_keys(out)
     rejected = _work_rejects(out)
 
+    skipped = len(set(keys) & (done | set(rejected)))
+    writer = ShardWriter(out, config.shard_rows)
     tasks: dict[str, Task] = {}
     for key, video, start, end in zip(
         keys,
@@ -261,10 +265,13 @@ def _run(config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict,
         strict=True,
     ):
         if key not in tasks and key not in done and key not in rejected:
-            tasks[key] = Task(key, video, os.path.join(config.video_root, video), start, end)
-    skipped = len(set(keys) & (done | set(rejected)))
+            where = locate(video, config.video_root)  # outside the root, missing, a FIFO …: never decoded
+            if where.reason:
+                writer.reject(key, where.reason, where.detail)
+                rejected[key] = (where.reason, where.detail)
+            else:
+                tasks[key] = Task(key, video, where.path, start, end)
 
-    writer = ShardWriter(out, config.shard_rows)
     tick = progress(len(tasks)) if progress and tasks else None
 
     decoded = [0]

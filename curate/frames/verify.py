@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from curate.errors import UserError
 from curate.manifest import NAME, sha256_file
 from curate.options import Surface, config, option
+from curate.video_paths import locate
 from schemas.errors import SchemaError
 from schemas.frames import validate_frames
 
@@ -152,7 +153,11 @@ def _check_decode(out: Path, shards: list[Path], config: dict, videos: int, vide
         table = pq.ParquetFile(shard).read()
         for i in local:
             row = table.slice(i, 1).to_pylist()[0]
-            result.problems += check_row(row, root / row["video"], config)
+            where = locate(row["video"], root)  # the rule extract-frames applied: never opens a FIFO
+            if where.reason:
+                result.problems.append(f"video {row['video']}: {where.reason}: {where.detail}")
+            else:
+                result.problems += check_row(row, Path(where.path), config)
             result.videos_decoded += 1
     return result
 
