@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import FIXTURES, NEXTQA_HEADER, write_csv, write_json
+from helpers import FIXTURES, NEXTQA_HEADER, write_csv, write_json
 
 import schemas.atomic
 from schemas.mcq import read_mcq

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from conftest import (
+from helpers import (
     FIXTURES,
     LLAVA_MC,
     LLAVA_OE,

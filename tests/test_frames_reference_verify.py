@@ -11,7 +11,7 @@ import media
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_cli
+from helpers import run_cli
 
 from curate.frames.extract import ExtractConfig, run
 from curate.frames.sampling import Sampling
@@ -128,7 +128,7 @@ def test_decode_notices_a_changed_video(tmp_path, library):
 
 
 def test_decode_needs_frame_shards(tmp_path):
-    from conftest import LLAVA_MC, filter_files
+    from helpers import LLAVA_MC, filter_files
 
     filtered = filter_files(tmp_path / "filtered", LLAVA_MC)
     plain = run_cli("verify", filtered.out)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import (
+from helpers import (
     FIXTURES,
     GENERIC,
     LLAVA_MC,
