@@ -53,7 +53,7 @@ from schemas.rejects import write_rejects
 
 STAGE = "filter"
 OUTPUTS = ("mcq.parquet", "rejects.parquet", "stats.json", manifest.NAME)
-Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+AnyFrame = TypeVar("AnyFrame", pl.DataFrame, pl.LazyFrame)  # eager or lazy polars table
 
 
 def _formats() -> tuple[str, ...]:
@@ -110,7 +110,7 @@ class FilterResult:
     skipped: bool = False
 
 
-def _set_reason(df: Frame, condition: pl.Expr, reason: str | pl.Expr, detail: pl.Expr | None = None):
+def _set_reason(df: AnyFrame, condition: pl.Expr, reason: str | pl.Expr, detail: pl.Expr | None = None):
     """Record ``reason`` on rows that have none yet and meet ``condition`` (eager or lazy frame)."""
     hit = pl.col("reject").is_null() & condition.fill_null(False)
     reason = pl.lit(reason) if isinstance(reason, str) else reason

@@ -473,7 +473,7 @@ def _publish(step: Step, ctx: dict) -> StepResult:
     return StepResult(step.name, step.stage, None, "ran", _jsonable(summary))
 
 
-RUNNERS: dict[str, Callable[[Step, dict], StepResult]] = {
+STEP_RUNNERS: dict[str, Callable[[Step, dict], StepResult]] = {
     "filter": _filter,
     "extract-frames": _extract,
     "coldstart": _coldstart,
@@ -514,7 +514,7 @@ def run_recipe(
         if on_step is not None:
             on_step(step)
         with _step_lock(step):
-            results.append(RUNNERS[step.stage](step, ctx))
+            results.append(STEP_RUNNERS[step.stage](step, ctx))
     return results
 
 
