@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import polars as pl
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+from schemas.prompt import LETTERS
+
 MEDIA_TOKEN = r"<(?:image|video)>\s*"
 OPTION_MARK = r"[ \t]*\(?[A-Z][.):]\)?[ \t]+"  # "A. ", "(A) ", "A) ", "A: "
 OPTION_START = OPTION_MARK + r"\S"  # an option line starts like this (after a line start)

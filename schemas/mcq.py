@@ -30,11 +30,11 @@ import pyarrow.parquet as pq
 
 from schemas.atomic import write_parquet_atomic
 from schemas.errors import SchemaError
+from schemas.prompt import LETTERS  # noqa: F401 - re-exported: the letters are the prompt contract's
 
 PROBLEM_TYPE = "multiple choice"
 MIN_OPTIONS = 2
 MAX_OPTIONS = 26
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 MCQ_SCHEMA = pa.schema(
     [

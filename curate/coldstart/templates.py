@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from curate.errors import UserError
-from curate.export import R1_INSTRUCTION, options_block
+from schemas.prompt import LETTERS, R1_INSTRUCTION, options_block
 
 TEMPLATES = ("tinyllava-r1", "video-r1")
 VIDEO_R1_QUESTION = (
@@ -43,7 +43,7 @@ def render(template: str, question: str, options: list[str]) -> str:
     try:
         compiled = jinja2.Template(path.read_text(encoding="utf-8"), undefined=jinja2.StrictUndefined)
         return compiled.render(
-            question=question, options=options, options_block=block, letters=[chr(65 + i) for i in range(len(options))]
+            question=question, options=options, options_block=block, letters=list(LETTERS[: len(options)])
         )
     except jinja2.TemplateError as exc:
         raise UserError(f"{path}: template error: {exc}") from None
