@@ -78,6 +78,9 @@ class FilterConfig:
     probe: bool = option(False, "Probe videos whose duration is unknown.")
     check_videos: bool = option(False, "Check every video exists and decodes.")
     workers: int | None = option(None, "Parallel video probes (default: CPU count).", ge=1, le=4096)
+    executor: str = option(
+        "local", "Where videos are probed (ray: Ray workers; RAY_ADDRESS joins a cluster).", choices=("local", "ray")
+    )
     include_subset: list[str] = option(factory=list, help="Keep subsets matching this glob.")
     exclude_subset: list[str] = option(factory=list, help="Drop subsets matching this glob.")
     limit: int | None = option(None, "Keep the first N items.", ge=0)
@@ -245,7 +248,10 @@ def check_videos(
         return df, 0
     paths = {v: resolve(v, config.video_root).path for v in videos}
     on_done = progress(len(videos)) if progress else None
-    probes = probe_many(paths.values(), workers=config.workers, on_done=on_done)
+    prober = probe_many
+    if config.executor == "ray":
+        from curate.probe_ray import probe_on_ray as prober  # the same probes, on Ray workers
+    probes = prober(paths.values(), workers=config.workers, on_done=on_done)
     table = pl.DataFrame(
         {
             "video": videos,
@@ -492,7 +498,7 @@ def _write_outputs(
 def _config_dict(config: FilterConfig) -> dict:
     out = {}
     for key, value in vars(config).items():
-        if key in ("force", "workers"):
+        if key in ("force", "workers", "executor"):
             continue
         if isinstance(value, Path):
             value = str(value)
