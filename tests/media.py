@@ -25,6 +25,8 @@ maker                      what it writes
 ``open_gop``               MPEG-4 Part 2 / MPEG-2 with B-frames across keyframes, container by suffix
 ``vfr_switch``             25 fps for 4 s, then 5 fps (``-vsync vfr``): H.264 mp4 or MPEG-4 AVI
 ``mpeg1_es``               a raw MPEG-1 video elementary stream whose header duration is wrong
+``short_gops``             H.264 with B-frames and a keyframe every ``gop`` frames (closed or open
+                           GOPs), optionally switching from 25 to 5 fps: what sparse decoding seeks in
 =========================  ======================================================================
 
 :func:`reference_decode` is the reference the decoders are checked against: every frame the ffmpeg CLI
@@ -106,6 +108,27 @@ def clean_cfr(path: Path, frames: int = 50, width: int = 160, height: int = 90, 
         "+faststart",
         path,
     )
+    return Path(path)
+
+
+def short_gops(
+    path: Path, frames: int = 120, gop: int = 12, open_gop: bool = False, vfr: bool = False, width: int = 160
+) -> Path:
+    """H.264 (3 B-frames, a keyframe every ``gop`` frames, scene-cut off; ``open_gop``: x264's open GOPs,
+    whose leading B-frames reference the GOP before) in the container ``path``'s suffix names, 96 pixels
+    high. ``vfr``: 25 fps for the first half of the frames, then 5 fps (``-vsync vfr``; mp4 then cuts the
+    last frame with an edit list, as :func:`vfr_switch`)."""
+    params = f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=3" + (":open-gop=1" if open_gop else "")
+    if vfr:
+        half = frames // 2
+        graph = (
+            f"testsrc2=s={width}x96:r=25:d={half / 25}[a];testsrc2=s={width}x96:r=5:d={(frames - half) / 5}[b];"
+            "[a][b]concat=n=2:v=1:a=0,settb=1/25[v]"
+        )
+        source = ["-filter_complex", graph, "-map", "[v]", "-vsync", "vfr"]
+    else:
+        source = [*testsrc(width, 96, 25), "-frames:v", str(frames)]
+    ffmpeg(*source, "-c:v", "libx264", "-preset", "veryfast", "-x264-params", params, "-pix_fmt", "yuv420p", path)
     return Path(path)
 
 

@@ -4,8 +4,14 @@ its decoder emits them, PyAV's sorted pts) or refuses the video; ``auto`` always
 
 The clips reproduce the failure kinds measured on real files: MPEG program and transport streams, B-frame
 AVI, open-GOP MPEG-4 Part 2 / MPEG-2, variable frame rate (a 25 → 5 fps switch, in mp4 and AVI), a raw
-MPEG-1 elementary stream whose header duration is wrong, display rotations. Each is 160×96 (rotations
-64×48) and at most 150 frames.
+MPEG-1 elementary stream whose header duration is wrong, display rotations, and H.264 with short closed or
+open GOPs (constant and variable rate, mp4 and Matroska) for sparse decoding to seek in. Each is 160×96
+(rotations 64×48) and at most 150 frames.
+
+Sparse decoding (PyAV seeking to the keyframe before each sampled frame) must return exactly what the full
+decode returns — frames, indices, timestamps, count, duration — on every kind, with a start/end window too;
+where the index cannot be trusted it falls back to the full decode, which the test also accepts.
+torchcodec returns the reference's frames wherever the index is trusted and refuses the other kinds.
 
 Pixels are compared exactly, except PyAV's on the MPEG-4 Part 2 B-frame AVI encoded at the encoder's default
 bitrate: PyAV's bundled libavcodec and the CLI's decode it a few levels apart (PSNR 80–92 dB), so there
@@ -22,7 +28,9 @@ import media
 import numpy as np
 import pytest
 
-from curate.frames.decoders import DECODERS, DecodedVideo, VideoError, decode
+from curate.frames import seek
+from curate.frames.decoders import DECODERS, DecodedVideo, VideoError, decode, pyav_index
+from curate.frames.decoders.pyav import decode_pyav
 from curate.frames.sampling import Sampling, uniform_indices
 from curate.probe import probe_video
 
@@ -38,6 +46,11 @@ class Kind:
     make: object
     decord: str | None  # None: decord returns the reference's frames; else the reason it is refused for
     pyav_exact: bool = True
+
+    @property
+    def torchcodec(self) -> str | None:
+        """None, or why torchcodec is refused: only mp4/mov and Matroska keep an exact seek index."""
+        return "torchcodec_untrusted" if Path(self.file).suffix in (".vob", ".mpg", ".ts", ".avi", ".m1v") else None
 
 
 KINDS = {
@@ -61,7 +74,12 @@ KINDS = {
     "rotation_90": Kind("rot90.mp4", lambda p: media.rotated(p, 90, frames=30), "decord_rotation"),
     "rotation_180": Kind("rot180.mp4", lambda p: media.rotated(p, 180, frames=30), None),
     "rotation_270": Kind("rot270.mp4", lambda p: media.rotated(p, 270, frames=30), "decord_rotation"),
+    "h264_mp4_gop12": Kind("gop12.mp4", media.short_gops, None),
+    "h264_mkv_open_gop12": Kind("ogop12.mkv", lambda p: media.short_gops(p, open_gop=True), "decord_untrusted"),
+    "h264_mp4_open_gop12": Kind("ogop12.mp4", lambda p: media.short_gops(p, open_gop=True), "decord_untrusted"),
+    "h264_mp4_vfr_gop12": Kind("vgop12.mp4", lambda p: media.short_gops(p, vfr=True), "decord_untrusted"),
 }
+SEEKING = ["h264_mp4_gop12", "h264_mkv_open_gop12", "h264_mp4_open_gop12", "h264_mp4_vfr_gop12", "mpeg4_mp4_open_gop"]
 
 
 @pytest.fixture(scope="session")
@@ -103,21 +121,66 @@ def assert_matches(video: DecodedVideo, ref: media.Reference, exact: bool) -> No
 def test_decoder_returns_the_reference_frames_or_refuses(folder, kind, decoder, sampling):
     path, ref = clip(folder, kind)
     expected = KINDS[kind]
-    if decoder == "decord" and expected.decord is not None:
+    refused = {"decord": expected.decord, "torchcodec": expected.torchcodec}.get(decoder)
+    if refused is not None:
         with pytest.raises(VideoError) as info:
-            decode(path, sampling, decoder="decord")
-        assert expected.decord in str(info.value)
+            decode(path, sampling, decoder=decoder)
+        assert refused in str(info.value)
         return
     video = decode(path, sampling, decoder=decoder)
     via_pyav = video.decoder == "pyav"
     assert_matches(video, ref, exact=expected.pyav_exact or not via_pyav)
 
 
+def same_as_full(video: DecodedVideo, full: DecodedVideo) -> None:
+    assert (video.indices, video.timestamps, video.num_frames_decoded) == (
+        full.indices,
+        full.timestamps,
+        full.num_frames_decoded,
+    )
+    assert video.duration == pytest.approx(full.duration, abs=1e-9) and video.fps == pytest.approx(full.fps)
+    for a, b in zip(video.frames, full.frames, strict=True):
+        assert np.array_equal(a, b)
+
+
+WINDOW = {"start": 1.3, "end": 3.7}
+
+
+@pytest.mark.parametrize("window", [{}, WINDOW], ids=["whole", "window"])
+@pytest.mark.parametrize("sampling", [SPARSE, BY_TIME], ids=["uniform7", "fps3"])
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_auto_uses_decord_only_where_it_is_trusted(folder, kind):
+def test_sparse_decoding_equals_the_full_decode(folder, kind, sampling, window):
+    """A seek per GOP where the index is trusted (``sparse=True``: ``seek_cost`` 0), the full decode otherwise."""
+    path, ref = clip(folder, kind)
+    full = decode_pyav(path, sampling, sparse=False, **window)
+    assert full.frames_decoded >= full.num_frames_decoded == len(ref.frames)
+    for sparse in (True, None):  # None: the per-video choice of the default path
+        same_as_full(decode_pyav(path, sampling, sparse=sparse, **window), full)
+
+
+@pytest.mark.parametrize("kind", SEEKING)
+def test_sparse_decoding_seeks_and_decodes_less(folder, kind):
+    """On clips of many GOPs the index is trusted and the seeking decode touches fewer frames than there are."""
     path, _ = clip(folder, kind)
-    video = decode(path, SPARSE)
-    assert video.decoder == ("decord" if KINDS[kind].decord is None else "pyav")
+    assert seek.untrusted(pyav_index(path)) is None
+    video = decode_pyav(path, Sampling(num_frames=3), sparse=True)
+    assert video.frames_decoded < video.num_frames_decoded
+    index = pyav_index(path)
+    assert len(seek.plan(index, video.indices, seek_cost=0)) > 1  # it did seek
+
+
+@pytest.mark.parametrize("kind", ["mpeg2_vob", "h264_mpegts", "mpeg4_avi_bframes", "mpeg1_es"])
+def test_untrusted_index_decodes_everything(folder, kind):
+    path, ref = clip(folder, kind)
+    assert seek.untrusted(pyav_index(path)) is not None
+    video = decode_pyav(path, SPARSE, sparse=True)
+    assert video.frames_decoded >= len(ref.frames)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_auto_is_pyav_on_the_cpu(folder, kind):
+    path, _ = clip(folder, kind)
+    assert decode(path, SPARSE).decoder == "pyav"
 
 
 @pytest.mark.parametrize("kind", [k for k, v in KINDS.items() if v.decord == "decord_untrusted"])
@@ -221,7 +284,7 @@ def test_mpeg1_elementary_stream_header_duration_is_not_trusted(folder):
 
 def test_filter_probe_keeps_the_mpeg1_stream(folder, tmp_path):
     """``curate filter --probe --min-duration 1`` used to reject it as ``too_short``."""
-    from conftest import filter_files, write_csv
+    from helpers import filter_files, write_csv
 
     clip(folder, "mpeg1_es")
     header = ["id", "video", "question", "o1", "o2", "answer", "duration"]

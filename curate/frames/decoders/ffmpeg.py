@@ -60,18 +60,43 @@ def ffmpeg_geometry(stream: dict) -> tuple[int, int]:
     return (width, height) if int(round(rotation / 90)) % 2 else (height, width)
 
 
+MAX_TERMS = 32  # FFmpeg's expression parser fails ("Cannot allocate memory") on long sums
+
+
+def piped(select: list[int]) -> list[int]:
+    """The frame numbers the CLI pipes for ``select`` (sorted): exactly those when they fall in at most
+    :data:`MAX_TERMS` runs of consecutive numbers, else every frame from the first to the last."""
+    runs = [[select[0], select[0]]] if select else []
+    for i in select[1:]:
+        if i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return select if len(runs) <= MAX_TERMS else list(range(select[0], select[-1] + 1))
+
+
+def select_expression(frames: list[int]) -> str:
+    """``select``'s expression for sorted frame numbers: ``between(n,a,b)`` per run of consecutive ones."""
+    terms, first = [], 0
+    for j in range(1, len(frames) + 1):
+        if j == len(frames) or frames[j] != frames[j - 1] + 1:
+            terms.append(f"between(n,{frames[first]},{frames[j - 1]})")
+            first = j
+    return "+".join(terms) or "0"
+
+
 def ffmpeg_command(
     path: str, fps_mode: str, select: list[int], size: tuple[int, int] | None = None, log_all: bool = True
 ) -> list[str]:
-    """The CLI call (built with ffmpeg-python) that pipes the frames numbered ``select`` (decoder output
-    order) as rgb24, scaled to ``size`` ``(h, w)`` by swscale's bicubic filter when given; ``showinfo``
-    logs every frame (``log_all``, to count them and read their pts) or only the selected ones."""
+    """The CLI call (built with ffmpeg-python) that pipes the frames numbered ``select`` (sorted, decoder
+    output order) as rgb24, scaled to ``size`` ``(h, w)`` by swscale's bicubic filter when given; ``showinfo``
+    logs every frame (``log_all``, to count them and read their pts) or only the piped ones."""
     import ffmpeg
 
     video = ffmpeg.input(path, copyts=None)["v:0"]
     if log_all:
         video = video.filter("showinfo")
-    video = video.filter("select", "+".join(f"eq(n,{i})" for i in sorted(select)) or "0")
+    video = video.filter("select", select_expression(select))
     if size is not None:
         video = video.filter("scale", size[1], size[0], flags="bicubic")
     if not log_all:
@@ -149,17 +174,20 @@ def decode_ffmpeg(
 
     def pipe(wanted: list[int], log_all: bool, stop: bool) -> tuple[dict[int, np.ndarray], str, int]:
         """Frames ``wanted`` (sorted) and the CLI's log; ``stop``: kill it once they are read."""
+        numbers = piped(wanted)
         for fps_mode in ("fps_mode", "vsync"):  # -fps_mode since ffmpeg 5.1, -vsync before
             with tempfile.TemporaryFile() as log:
-                command = ffmpeg_command(path, fps_mode, wanted, scaled, log_all)
-                chunks, code = run_ffmpeg(command, len(wanted) if stop else None, out_h * out_w * 3, log)
+                command = ffmpeg_command(path, fps_mode, numbers, scaled, log_all)
+                chunks, code = run_ffmpeg(command, len(numbers) if stop else None, out_h * out_w * 3, log)
                 log.seek(0)
                 text = log.read().decode("utf-8", "replace")
             if code != 0 and f"Unrecognized option '{fps_mode}'" in text:
                 continue
             break
         shape = (out_h, out_w, 3)
-        kept = {i: np.frombuffer(c, np.uint8).reshape(shape).copy() for i, c in zip(wanted, chunks, strict=False)}
+        chosen = set(wanted)
+        pairs = zip(numbers, chunks, strict=False)
+        kept = {i: np.frombuffer(c, np.uint8).reshape(shape).copy() for i, c in pairs if i in chosen}
         return kept, text, code
 
     if index is not None and seek.untrusted(index) is None:
@@ -169,8 +197,9 @@ def decode_ffmpeg(
         unique = sorted(set(indices))
         kept, text, _ = pipe(unique, False, True)
         times = ffmpeg_times(text, start_pts, time_base)
-        exact = len(kept) == len(unique) and len(times) >= len(unique)
-        if exact and all(abs(times[j] - packets[i]) <= 1e-6 for j, i in enumerate(unique)):
+        numbers = piped(unique)
+        exact = len(kept) == len(unique) and len(times) >= len(numbers)
+        if exact and all(abs(times[j] - packets[i]) <= 1e-6 for j, i in enumerate(numbers)):
             spent = unique[-1] + 1 if unique else 0  # the CLI decodes up to the last chosen frame
             size = (height, width) if scaled else None
             return result("ffmpeg", packets, rate_n, indices, kept, last_frame, size, spent)
