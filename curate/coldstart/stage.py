@@ -39,6 +39,7 @@ from curate.tables import read_input_table
 from schemas.atomic import write_json_atomic, write_parquet_atomic
 
 STAGE = "coldstart"
+EXECUTORS = ("local", "ray")
 OUTPUTS = ("samples.parquet", "passrate.parquet", "exemplars.parquet", "run.json")
 # the temporaries a killed run can leave, per subfolder (removed by the next run once it holds the lock)
 TEMPORARIES = {"": (*OUTPUTS, manifest.NAME), "_work": ("*",)}
@@ -81,6 +82,19 @@ class ColdstartConfig:
     target_think_chars: int = option(600, "Tie-break: think length closest to this.", ge=0)
     video_root: Path | None = option(None, "Decode videos on the fly from here.")
     shaping: Shaping = option(factory=Shaping)
+    executor: str = option("local", "Where the model runs: this process, or an actor pool on Ray.", choices=EXECUTORS)
+    workers: int | None = option(
+        None, "ray: actors, one backend each (default: GPUs / --gpus-per-worker, else 1).", ge=1, le=4096
+    )
+    max_workers: int | None = option(None, "ray: autoscale the pool from --workers up to this many actors.", ge=1)
+    gpus_per_worker: float | None = option(
+        None, "ray: GPUs per actor (default: 1 when the cluster has GPUs and the backend is not openai).", ge=0
+    )
+    address: str | None = option(None, "ray: cluster to join (auto, HOST:PORT, ray://HOST:10001; else RAY_ADDRESS).")
+
+    def __post_init__(self) -> None:
+        if self.max_workers is not None and self.workers is not None and self.max_workers < self.workers:
+            raise ValueError(f"--max-workers {self.max_workers} is below --workers {self.workers}")
 
 
 # the flags of `curate coldstart` and of a recipe's coldstart step
@@ -97,6 +111,7 @@ SURFACE = Surface(
         "num_frames": "shaping.sampling.num_frames",
         "size": "shaping.size",
         **{name: f"backend_options.{name}" for name in fields_of(BackendOptions)},
+        **{name: name for name in ("executor", "workers", "max_workers", "gpus_per_worker", "address")},
     },
     argument="input",
 )
@@ -151,6 +166,55 @@ def pinned_config(config: ColdstartConfig) -> dict:
 
 def _parts(out: Path) -> list[Path]:
     return sorted((out / "_work").glob("samples-*.parquet"))
+
+
+def sampled_ids(out: Path) -> set[str]:
+    """The questions that have samples in ``out/_work``."""
+    return {i for p in _parts(out) for i in pq.ParquetFile(p).read(columns=["id"]).column("id").to_pylist()}
+
+
+def read_samples(out: Path) -> pl.DataFrame:
+    """Every sample in ``out/_work``, each question's from ONE part (the first by name): a batch written
+    twice (a Ray task retried after its actor died between writing and answering, or an actor of a killed
+    driver finishing its write after the rerun planned its batches) counts once, so a question has
+    exactly K samples."""
+    frames, seen = [], set()
+    for part in _parts(out):
+        frame = pl.read_parquet(part)
+        ids = set(frame.get_column("id").unique().to_list())
+        if ids & seen:
+            frame = frame.filter(~pl.col("id").is_in(list(seen)))
+        seen |= ids
+        frames.append(frame)
+    return pl.concat(frames) if frames else pl.DataFrame(schema=SAMPLE_COLUMNS)
+
+
+def sample_batch(backend: Backend, config: ColdstartConfig, batch: list) -> tuple[pl.DataFrame, int]:
+    """Render, generate and score one batch of ``(question, frames)``: the samples (``SAMPLE_COLUMNS``)
+    and the tokens generated. A batch in which every completion failed raises :class:`BackendError`."""
+    prompts = [render(config.template, q["question"], q["options"]) for q, _ in batch]
+    requests = [Request(q["id"], p, f) for (q, f), p in zip(batch, prompts, strict=True)]
+    outputs = _generate(backend, requests, config.sampling)
+    if all(c.finish_reason == "error" for cs in outputs for c in cs):
+        # nothing came back (an endpoint that went away): stop; a rerun resumes from here
+        raise BackendError(f"{backend.name}: every completion of a batch failed; stopping (rerun to resume)")
+    rows, tokens = [], 0
+    for (q, _), prompt, completions in zip(batch, prompts, outputs, strict=True):
+        for k, c in enumerate(completions):
+            rows.append(
+                {
+                    "id": q["id"],
+                    "sample_index": k,
+                    "prompt": prompt,
+                    "completion": c.text,
+                    **score_completion(c.text, q["answer"], q["options"]),
+                    "finish_reason": c.finish_reason,
+                    "prompt_tokens": c.prompt_tokens,
+                    "completion_tokens": c.completion_tokens,
+                }
+            )
+            tokens += c.completion_tokens
+    return pl.DataFrame(rows, schema=SAMPLE_COLUMNS), tokens
 
 
 def _generate(backend: Backend, requests: list[Request], params: SamplingParams) -> list:
@@ -208,8 +272,7 @@ def _up_to_date(config: ColdstartConfig, questions: list[dict]) -> ColdstartResu
     run_info = json.loads((out / "run.json").read_text(encoding="utf-8"))
     counts = run_info.get("counts", {})
     wanted = {q["id"] for q in questions}
-    done = {i for p in _parts(out) for i in pq.ParquetFile(p).read(columns=["id"]).column("id").to_pylist()}
-    skipped = len(wanted & done)
+    skipped = len(wanted & sampled_ids(out))
     run_info = {
         **run_info,
         "counts": {**counts, "sampled_this_run": 0, "skipped_done": skipped},
@@ -224,65 +287,57 @@ def _run(config, backend, progress, table: Path, questions: list[dict], fp: str,
     pinned = pinned_config(config)
     manifest.pin(out, pinned, "samples from another model/template/sampling", STAGE_FILES, replace)
     (out / manifest.NAME).unlink(missing_ok=True)  # changing the folder: not a finished run until the end
-    done = {i for p in _parts(out) for i in pq.ParquetFile(p).read(columns=["id"]).column("id").to_pylist()}
+    done = sampled_ids(out)
     todo = [q for q in questions if q["id"] not in done]
     counts: dict = {}
+    tick = progress(len(todo)) if progress and todo else None
+    started = time.monotonic()
+    if config.executor == "ray":
+        from curate.coldstart.on_ray import sample_on_ray
+
+        sampled, generated_tokens, info = sample_on_ray(config, todo, backend, tick, counts)
+    else:
+        sampled, generated_tokens, info = _sample_here(config, todo, backend, tick, counts)
+    elapsed = max(time.monotonic() - started, 1e-9)
+    result = _finish(config, questions, pinned, info, counts, sampled, len(done), elapsed, generated_tokens)
+    manifest.write(out, STAGE, fp, described_config(config, table), [table], list(OUTPUTS))  # last: finished
+    return result
+
+
+def _sample_here(config: ColdstartConfig, todo: list[dict], backend, tick, counts: dict) -> tuple[int, int, dict]:
+    """The local executor: batches in this process, each written as ``_work/samples-NNNNN.parquet``;
+    returns (questions sampled, tokens generated, the backend's info)."""
+    out = config.output
     if config.blind:
         items = inputs.blind(todo)
     elif config.video_root is not None:
         items = inputs.from_videos(config.video_root, todo, config.shaping, counts)
     else:
         items = inputs.from_shards(config.input, todo, counts)
-
     if backend is None:
         from curate.coldstart.backends import make_backend
 
         backend = make_backend(config.backend, config.model, **config.backend_options.for_backend(config.backend))
-    tick = progress(len(todo)) if progress and todo else None
-    started, generated_tokens, sampled = time.monotonic(), 0, 0
+    generated_tokens, sampled = 0, 0
     next_part = len(_parts(out))
     try:
         for batch in _batches(items, batch_size(config)):
-            prompts = [render(config.template, q["question"], q["options"]) for q, _ in batch]
-            requests = [Request(q["id"], p, f) for (q, f), p in zip(batch, prompts, strict=True)]
-            outputs = _generate(backend, requests, config.sampling)
-            if all(c.finish_reason == "error" for cs in outputs for c in cs):
-                # nothing came back (an endpoint that went away): stop; a rerun resumes from here
-                raise BackendError(f"{backend.name}: every completion of a batch failed; stopping (rerun to resume)")
-            rows = []
-            for (q, _), prompt, completions in zip(batch, prompts, outputs, strict=True):
-                for k, c in enumerate(completions):
-                    rows.append(
-                        {
-                            "id": q["id"],
-                            "sample_index": k,
-                            "prompt": prompt,
-                            "completion": c.text,
-                            **score_completion(c.text, q["answer"], q["options"]),
-                            "finish_reason": c.finish_reason,
-                            "prompt_tokens": c.prompt_tokens,
-                            "completion_tokens": c.completion_tokens,
-                        }
-                    )
-                    generated_tokens += c.completion_tokens
-                if tick:
-                    tick()
-            frame = pl.DataFrame(rows, schema=SAMPLE_COLUMNS)
+            frame, tokens = sample_batch(backend, config, batch)
             write_parquet_atomic(frame.to_arrow(), out / "_work" / f"samples-{next_part:05d}.parquet")
             next_part += 1
             sampled += len(batch)
+            generated_tokens += tokens
+            if tick:
+                for _ in batch:
+                    tick()
     finally:
         backend.close()
-    elapsed = max(time.monotonic() - started, 1e-9)
-    result = _finish(config, questions, pinned, backend.info(), counts, sampled, len(done), elapsed, generated_tokens)
-    manifest.write(out, STAGE, fp, described_config(config, table), [table], list(OUTPUTS))  # last: finished
-    return result
+    return sampled, generated_tokens, backend.info()
 
 
 def _finish(config, questions, pinned, info, counts, sampled, skipped, elapsed, tokens) -> ColdstartResult:
     out = config.output
-    parts = _parts(out)
-    samples = pl.concat([pl.read_parquet(p) for p in parts]) if parts else pl.DataFrame(schema=SAMPLE_COLUMNS)
+    samples = read_samples(out)
     order = pl.DataFrame({"id": [q["id"] for q in questions]}).with_row_index("_q")
     samples = samples.join(order, on="id").sort(["_q", "sample_index"]).drop("_q")
     write_parquet_atomic(samples.to_arrow(), out / "samples.parquet")

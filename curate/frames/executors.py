@@ -145,8 +145,9 @@ def run_ray(
     tasks = list(tasks)
     if not tasks:
         return
-    if not ray.is_initialized():
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    from curate.ray_cluster import connect
+
+    connect(num_cpus=workers)  # the run's connection (a recipe's, RAY_ADDRESS), else a local instance
     by_key = {t.video_key: t for t in tasks}
     items = [
         {"video_key": t.video_key, "video": t.video, "path": t.path, "start": t.start, "end": t.end} for t in tasks
