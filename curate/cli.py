@@ -183,7 +183,12 @@ def demo_command(config: DemoConfig, as_json: bool = False) -> None:
 @app.command("run")
 def run_command(
     recipe: Annotated[Path, typer.Argument(help="A recipe YAML (see recipes/).")],
-    executor: Annotated[str | None, typer.Option(help="local or ray, for extract-frames.")] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="local or ray: where filter's probing, extract-frames and coldstart run.")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="--executor ray: the cluster to join (auto, HOST:PORT, ray://HOST:10001).")
+    ] = None,
     start: Annotated[str | None, typer.Option("--from", help="First step (name or stage).")] = None,
     until: Annotated[str | None, typer.Option(help="Last step (name or stage).")] = None,
     overrides: Annotated[
@@ -203,6 +208,7 @@ def run_command(
             results = run_recipe(
                 recipe,
                 executor=executor,
+                address=address,
                 start=start,
                 until=until,
                 overrides=overrides or [],

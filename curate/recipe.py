@@ -76,6 +76,8 @@ from curate.options import Surface
 
 STAGES = ("filter", "extract-frames", "coldstart", "export", "publish")
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+EXECUTORS = ("local", "ray")
+RAY_STAGES = ("filter", "extract-frames", "coldstart")  # the stages with a Ray path (--executor ray)
 
 # the stages whose options are a config's (curate.options.Surface): names, types, defaults and bounds
 SURFACES: dict[str, Surface] = {"filter": FILTER, "extract-frames": EXTRACT, "coldstart": COLDSTART}
@@ -396,9 +398,10 @@ def _write_sidecar(step: Step, digest: str) -> None:
 def step_config(step: Step, executor: str | None = None, where: str | None = None) -> Any:
     """The stage config of a filter, extract-frames or coldstart step, validated by the stage's
     :class:`~curate.options.Surface` (a bad value: one line naming the recipe, the step and the option);
-    ``executor`` (``curate run --executor``) overrides an extract-frames step's."""
+    ``executor`` (``curate run --executor``) overrides the step's own: every stage with a Ray path (filter's
+    probing, extract-frames, coldstart) runs there."""
     options = dict(step.options)
-    if executor is not None and step.stage == "extract-frames":
+    if executor is not None and step.stage in RAY_STAGES:
         options["executor"] = executor
     return SURFACES[step.stage].build(options, f"step {step.name!r}: " if where is None else where)
 
@@ -406,7 +409,7 @@ def step_config(step: Step, executor: str | None = None, where: str | None = Non
 def _filter(step: Step, ctx: dict) -> StepResult:
     from curate.filter import run
 
-    result = run(step_config(step), progress=ctx.get("progress"))
+    result = run(step_config(step, ctx.get("executor")), progress=ctx.get("progress"))
     summary = {"read": result.read, "kept": result.kept, "rejected": result.rejected}
     return StepResult(step.name, step.stage, step.output, "skipped" if result.skipped else "ran", summary)
 
@@ -422,7 +425,7 @@ def _extract(step: Step, ctx: dict) -> StepResult:
 def _coldstart(step: Step, ctx: dict) -> StepResult:
     from curate.coldstart.stage import run
 
-    config = step_config(step)
+    config = step_config(step, ctx.get("executor"))
     backend = ctx["backend_factory"](config) if ctx.get("backend_factory") else None
     result = run(config, backend=backend, progress=ctx.get("progress"), replace=True)
     return StepResult(
@@ -486,6 +489,7 @@ def run_recipe(
     path: str | os.PathLike,
     *,
     executor: str | None = None,
+    address: str | None = None,
     start: str | None = None,
     until: str | None = None,
     overrides: dict[str, Any] | list[str] | None = None,
@@ -497,25 +501,40 @@ def run_recipe(
 ) -> list[StepResult]:
     """Run the recipe at ``path`` (see the module docstring); one :class:`StepResult` per selected step.
 
-    ``executor`` (``local``/``ray``) overrides every extract-frames step's executor; ``start``/``until``
+    ``executor`` (``local``/``ray``) overrides the executor of every step with a Ray path (filter,
+    extract-frames, coldstart); with ``ray``, one Ray connection (``address``: the cluster to join, else
+    ``RAY_ADDRESS``, else a local instance) serves the whole recipe; ``start``/``until``
     name a step or a stage; ``overrides`` are ``--set`` pairs; ``on_step`` is called before each step
     (for a heading); ``backend_factory(ColdstartConfig)`` builds the coldstart backend (tests); ``echo``
     receives a dry-run publish step's plan and card lines (default: not shown).
     """
-    if executor is not None:
-        from curate.frames.executors import EXECUTORS
-
-        if executor not in EXECUTORS:
-            raise UserError(f"--executor {executor!r}: one of {', '.join(EXECUTORS)}")
+    if executor is not None and executor not in EXECUTORS:
+        raise UserError(f"--executor {executor!r}: one of {', '.join(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise UserError("--address joins a Ray cluster: use it with --executor ray")
     recipe = load_recipe(path, overrides, base_dir)
     ctx = {"executor": executor, "progress": progress, "backend_factory": backend_factory, "echo": echo}
     results = []
-    for step in select(recipe.steps, start, until):
-        if on_step is not None:
-            on_step(step)
-        with _step_lock(step):
-            results.append(STEP_RUNNERS[step.stage](step, ctx))
+    steps = select(recipe.steps, start, until)
+    with _ray_session(executor, address):
+        for step in steps:
+            if on_step is not None:
+                on_step(step)
+            with _step_lock(step):
+                results.append(STEP_RUNNERS[step.stage](step, ctx))
     return results
+
+
+@contextlib.contextmanager
+def _ray_session(executor: str | None, address: str | None) -> Iterator[None]:
+    """With ``--executor ray``: one Ray connection for every step (closed at the end if opened here)."""
+    if executor != "ray":
+        yield
+        return
+    from curate.ray_cluster import session
+
+    with session(address):
+        yield
 
 
 @contextlib.contextmanager
