@@ -88,3 +88,27 @@ def transformed(source: Path, name: str, out: Path) -> Path:
     """A copy of ``source`` changed by :data:`TRANSFORMS` ``[name]`` (mp4 or, for ``reencode``, avi)."""
     ffmpeg("-i", source, *TRANSFORMS[name], "-an", out)
     return Path(out)
+
+
+def mcq_folder(path: Path, rows: list[dict]) -> Path:
+    """A folder holding an ``mcq.parquet`` of ``rows`` (the columns not given take neutral defaults)."""
+    from schemas.mcq import MCQ_SCHEMA, write_mcq
+
+    full = [
+        {
+            "subset": None,
+            "problem_type": "multiple choice",
+            "duration": None,
+            "start": None,
+            "end": None,
+            "meta": "{}",
+            "answer": 0,
+            **r,
+        }
+        for r in rows
+    ]
+    import pyarrow as pa
+
+    path.mkdir(parents=True, exist_ok=True)
+    write_mcq(pa.Table.from_pylist(full, schema=MCQ_SCHEMA), path / "mcq.parquet")
+    return path

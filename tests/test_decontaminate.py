@@ -4,18 +4,17 @@ many unrelated pairs, question paraphrases, the stage's outputs (kept + rejected
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from helpers import LLAVA_MC, MVBENCH, NEXTQA, PERCEPTION, STAR, TINYLLAVA, VIDEO_R1, run_cli, shared_dir
 
 from curate.decontaminate.fingerprint import fingerprint_frames, fingerprint_video
 from curate.decontaminate.ids import video_identity
 from curate.decontaminate.match import MatchParams, frames_table, match
 from curate.decontaminate.questions import question_matches
-from tests.conftest import LLAVA_MC, MVBENCH, NEXTQA, PERCEPTION, STAR, TINYLLAVA, VIDEO_R1, run_cli, shared_dir
-from tests.decontam_media import TRANSFORMS, scene_clip, scene_frames, transformed
+from tests.decontam_media import TRANSFORMS, mcq_folder, scene_clip, scene_frames, transformed
 
 # ------------------------------------------------------------------------------------------------ ids
 
@@ -65,8 +64,9 @@ def _idents(df: pl.DataFrame) -> set[str]:
 def test_ids_across_fixture_layouts():
     """STAR's and MVBench's Charades ids, Video-R1's STAR path and TinyLLaVA's NExT-QA path meet their
     benchmark's own layout."""
+    from helpers import NEXTQA_MAP
+
     from curate.readers import load_nextqa_map
-    from tests.conftest import NEXTQA_MAP
 
     star, video_r1 = _idents(_read(STAR)), _idents(_read(VIDEO_R1))
     assert "charades:6H78U" in star & video_r1
@@ -180,29 +180,6 @@ def test_question_paraphrases():
 # ----------------------------------------------------------------------------------------------- stage
 
 
-def _mcq(path: Path, rows: list[dict]) -> Path:
-    from schemas.mcq import MCQ_SCHEMA, write_mcq
-
-    full = [
-        {
-            "subset": None,
-            "problem_type": "multiple choice",
-            "duration": None,
-            "start": None,
-            "end": None,
-            "meta": "{}",
-            "answer": 0,
-            **r,
-        }
-        for r in rows
-    ]
-    import pyarrow as pa
-
-    path.mkdir(parents=True, exist_ok=True)
-    write_mcq(pa.Table.from_pylist(full, schema=MCQ_SCHEMA), path / "mcq.parquet")
-    return path
-
-
 def test_stage_outputs_and_report_only(tmp_path):
     videos = tmp_path / "bench_videos"
     videos.mkdir()
@@ -211,7 +188,7 @@ def test_stage_outputs_and_report_only(tmp_path):
     train_videos.mkdir()
     transformed(videos / "ZS9XR.mp4", "letterbox", train_videos / "copy.mp4")
     scene_clip(train_videos / "other.mp4", 8)
-    train = _mcq(
+    train = mcq_folder(
         tmp_path / "train",
         [
             {"id": "t0", "source": "star", "video": "6H78U.mp4", "question": "q zero", "options": ["a", "b"]},
@@ -285,7 +262,9 @@ def test_stage_outputs_and_report_only(tmp_path):
 def test_bad_input_exit_2(tmp_path):
     result = run_cli("decontaminate", tmp_path / "nope", "--against", tmp_path / "also-nope", "-o", tmp_path / "o")
     assert result.exit_code == 2 and "nope" in result.stderr
-    train = _mcq(tmp_path / "t", [{"id": "a", "source": "x", "video": "v.mp4", "question": "q", "options": ["a", "b"]}])
+    train = mcq_folder(
+        tmp_path / "t", [{"id": "a", "source": "x", "video": "v.mp4", "question": "q", "options": ["a", "b"]}]
+    )
     result = run_cli("decontaminate", train, "--against", tmp_path / "missing.json", "-o", tmp_path / "o")
     assert result.exit_code == 2 and "missing.json" in result.stderr
     result = run_cli("decontaminate", train, "--against", STAR, "-o", tmp_path / "o", "--threshold", "65")
@@ -293,14 +272,14 @@ def test_bad_input_exit_2(tmp_path):
 
 
 def test_dedup_keeps_a_shared_videos_questions_once(tmp_path):
-    a = _mcq(
+    a = mcq_folder(
         tmp_path / "a",
         [
             {"id": "a0", "source": "star", "video": "6H78U.mp4", "question": "q", "options": ["a", "b"]},
             {"id": "a1", "source": "star", "video": "AAAAA.mp4", "question": "q", "options": ["a", "b"]},
         ],
     )
-    b = _mcq(
+    b = mcq_folder(
         tmp_path / "b",
         [
             {

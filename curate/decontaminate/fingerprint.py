@@ -1,13 +1,14 @@
 """Per-frame perceptual hashes with timestamps: a video's content fingerprint.
 
-Each frame becomes one 64-bit hash (the DCT hash of ``imagehash.phash``, computed here in batch with numpy):
+Each frame becomes one 64-bit hash (the DCT hash of ``imagehash.phash``, computed for all frames of a video at
+once with numpy):
 
-1. the frame in grey at ``GREY × GREY`` pixels (stored JPEG frames are decoded straight to that scale with
-   libjpeg's DCT scaling, Pillow's ``draft``, so a stored frame costs a fraction of a full decode);
+1. the frame in grey at ``GREY × GREY`` pixels (stored JPEG frames are decoded straight to grey at libjpeg's
+   smallest DCT scale ≥ ``GREY``, so a stored frame costs a fraction of a full decode; then a box filter);
 2. letterbox/pillarbox bars cut off: leading and trailing rows (columns) that are dark (mean < ``BAR_LEVEL``)
    and flat (standard deviation < ``BAR_FLAT``), at most ``MAX_BAR`` of the side each;
-3. the rest resized (box filter) to 32 × 32, whatever its aspect ratio, so resizing and squashing
-   (extract-frames' ``square`` resize) do not change the hash;
+3. the rest resampled (area average, :func:`area_weights`) to 32 × 32, whatever its aspect ratio, so resizing
+   and squashing (extract-frames' ``square`` resize) do not change the hash;
 4. ``C = D · X · Dᵀ`` with ``D`` the orthonormal DCT-II matrix of size 32; the 8 × 8 lowest frequencies
    ``C[:8, :8]``; bit ``8u + v`` is ``C[u, v] > median(C[:8, :8])``, packed big-endian into a uint64.
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GREY = 64
+GREY = 48  # the normal form: a 384-pixel stored frame decodes to it at libjpeg's 1/8 scale
 HASH_INPUT = 32
 LOW = 8
 BAR_LEVEL = 24.0
@@ -69,28 +70,34 @@ class Fingerprint:
         }
 
 
-def content_box(grey: np.ndarray) -> tuple[int, int, int, int]:
-    """``(top, bottom, left, right)`` of ``grey`` (H × W float) once dark flat bars are cut off."""
-    h, w = grey.shape
-
-    def bars(means: np.ndarray, stds: np.ndarray, limit: int) -> tuple[int, int]:
-        bar = (means < BAR_LEVEL) & (stds < BAR_FLAT)
-        lead = int(np.argmin(bar)) if not bar.all() else len(bar)
-        trail = int(np.argmin(bar[::-1])) if not bar.all() else len(bar)
-        return min(lead, limit), min(trail, limit)
-
-    top, bottom = bars(grey.mean(1), grey.std(1), int(h * MAX_BAR))
-    left, right = bars(grey.mean(0), grey.std(0), int(w * MAX_BAR))
-    return top, h - bottom, left, w - right
+def _bars(bar: np.ndarray, limit: int) -> np.ndarray:
+    """Per row of ``bar`` ((T, n) bool), the length of its leading run of ``True``, at most ``limit``."""
+    run = np.where(bar.all(1), bar.shape[1], np.argmin(bar, axis=1))
+    return np.minimum(run, limit)
 
 
-def _to_hash_input(grey: np.ndarray) -> np.ndarray:
-    from PIL import Image
+def content_box(greys: np.ndarray) -> np.ndarray:
+    """``(T, 4)`` int: ``top, bottom, left, right`` (bottom and right exclusive) of each ``GREY × GREY`` frame
+    of ``greys`` ((T, GREY, GREY) float) once dark flat bars are cut off (see the module docstring)."""
+    n = greys.shape[1]
+    limit = int(n * MAX_BAR)
+    out = []
+    for axis in (2, 1):  # row statistics (mean over columns), then column statistics
+        bar = (greys.mean(axis) < BAR_LEVEL) & (greys.std(axis) < BAR_FLAT)
+        out += [_bars(bar, limit), n - _bars(bar[:, ::-1], limit)]
+    return np.stack(out, axis=1)
 
-    top, bottom, left, right = content_box(grey.astype(np.float32))
-    crop = np.ascontiguousarray(grey[top:bottom, left:right])
-    image = Image.fromarray(crop).resize((HASH_INPUT, HASH_INPUT), Image.Resampling.BOX)
-    return np.asarray(image, dtype=np.float32)
+
+def area_weights(n_in: int, lo: np.ndarray, hi: np.ndarray, n_out: int) -> np.ndarray:
+    """``(T, n_out, n_in)`` box-filter weights: output cell ``k`` of frame ``t`` is the area average of the input
+    interval ``[lo + k·s, lo + (k + 1)·s)``, ``s = (hi − lo) / n_out``; input pixel ``j`` (the interval
+    ``[j, j + 1)``) weighs ``overlap / s``, so each row of weights sums to 1."""
+    lo = np.asarray(lo, np.float32)[:, None, None]
+    step = (np.asarray(hi, np.float32)[:, None, None] - lo) / n_out
+    a = lo + step * np.arange(n_out, dtype=np.float32)[None, :, None]
+    j = np.arange(n_in, dtype=np.float32)[None, None, :]
+    overlap = np.minimum(a + step, j + 1) - np.maximum(a, j)
+    return np.maximum(overlap, 0) / step
 
 
 def _pack(bits: np.ndarray) -> np.ndarray:
@@ -98,12 +105,18 @@ def _pack(bits: np.ndarray) -> np.ndarray:
     return np.packbits(bits, axis=1).view(">u8").astype(np.uint64).reshape(-1)
 
 
-def hash_grey(greys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(hashes, mirrored, blank)`` of grey uint8 frames (any size; see the module docstring)."""
-    if not greys:
+def hash_grey(greys: np.ndarray | list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(hashes, mirrored, blank)`` of grey uint8 frames at ``GREY × GREY`` (see the module docstring), all
+    frames at once: the bar-free box of each frame is resampled to 32 × 32 by ``R · G · Cᵀ`` with the
+    :func:`area_weights` ``R`` of its rows and ``C`` of its columns."""
+    if len(greys) == 0:
         empty = np.zeros(0, np.uint64)
         return empty, empty.copy(), np.zeros(0, bool)
-    x = np.stack([_to_hash_input(g) for g in greys])  # (T, 32, 32)
+    g = np.asarray(greys, dtype=np.float32)  # (T, GREY, GREY)
+    box = content_box(g)
+    rows = area_weights(GREY, box[:, 0], box[:, 1], HASH_INPUT)
+    cols = area_weights(GREY, box[:, 2], box[:, 3], HASH_INPUT)
+    x = rows @ g @ cols.transpose(0, 2, 1)  # (T, 32, 32)
     low = DCT @ x @ DCT.T  # (T, 8, 8): C[:8, :8]
     blank = x.reshape(len(x), -1).std(1) < BLANK_STD
     out = []
@@ -113,23 +126,47 @@ def hash_grey(greys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return out[0], out[1], blank
 
 
+def _grey_to_normal(image) -> np.ndarray:
+    """A Pillow ``L`` image at ``GREY × GREY`` (box filter)."""
+    from PIL import Image
+
+    return np.asarray(image.resize((GREY, GREY), Image.Resampling.BOX))
+
+
 def grey_of_rgb(frame: np.ndarray) -> np.ndarray:
     """An RGB uint8 frame as grey uint8 at ``GREY × GREY`` (box filter)."""
     from PIL import Image
 
-    return np.asarray(Image.fromarray(frame).convert("L").resize((GREY, GREY), Image.Resampling.BOX))
+    return _grey_to_normal(Image.fromarray(frame).convert("L"))
+
+
+def _decode_grey_small(data: bytes) -> np.ndarray:
+    """A JPEG decoded to grey at the smallest libjpeg DCT scale (``M/8``) that keeps both sides ≥ ``GREY``:
+    simplejpeg when installed (less per-call overhead), else Pillow's ``draft`` (the same libjpeg scaling)."""
+    try:
+        import simplejpeg
+    except ImportError:
+        simplejpeg = None
+    if simplejpeg is not None:
+        return simplejpeg.decode_jpeg(data, colorspace="GRAY", min_height=GREY, min_width=GREY)[..., 0]
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("L", (GREY, GREY))
+        return np.asarray(image.convert("L"))
 
 
 def grey_of_stored(data: bytes, encoding: str, height: int, width: int) -> np.ndarray:
-    """A stored frame (:mod:`curate.frames.encode`) as grey uint8 at about ``GREY`` pixels a side; JPEG is
-    decoded at reduced scale (``draft``), never at full size."""
+    """A stored frame (:mod:`curate.frames.encode`) as grey uint8 at ``GREY × GREY`` (a JPEG is decoded at reduced
+    scale, :func:`_decode_grey_small`, never at full size)."""
     from PIL import Image
 
     if encoding == "raw":
         return grey_of_rgb(np.frombuffer(data, np.uint8).reshape(height, width, 3))
+    if encoding == "jpeg":
+        return _grey_to_normal(Image.fromarray(_decode_grey_small(data)))
     with Image.open(io.BytesIO(data)) as image:
-        image.draft("L", (GREY, GREY))
-        return np.asarray(image.convert("L").resize((GREY, GREY), Image.Resampling.BOX))
+        return _grey_to_normal(image.convert("L"))
 
 
 def fingerprint_greys(greys: list[np.ndarray], timestamps) -> Fingerprint:

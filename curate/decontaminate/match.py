@@ -2,18 +2,24 @@
 per-frame hashes (:mod:`curate.decontaminate.fingerprint`), in time that grows about linearly with the number
 of frames.
 
-Candidates (LSH banding): each 64-bit hash is cut into ``bands`` bands of ``64 / bands`` bits; a query frame
-and a reference frame are candidates when one band is equal (an equi-join on ``(band, value)``, never all
-pairs). With random hashes a band of 16 bits puts about ``R / 65,536`` reference frames in each bucket, so the
-work is ``Q · bands · R / 2^16`` pair checks instead of ``Q · R``. A frame pair that differs in ``d`` bits
-shares at least one of 4 bands with probability ``1 − P(every band has a differing bit)`` (≈ 0.94 at d = 4,
-≈ 0.6 at d = 8); a video needs only ``min_frames`` of its frames found, so copies whose frames differ by a
-few bits are found with high probability; the benchmark measures it.
+Candidates (LSH banding): each 64-bit hash is cut into ``bands`` bands of ``w = 64 / bands`` bits; a query
+frame and a reference frame are candidates when one band is equal. Per band, the reference frames are sorted
+by that band's value (numpy), each query frame's bucket is looked up (a counting table; binary search for
+bands wider than 22 bits), and only the pairs inside buckets are formed (never all pairs). With random
+hashes a bucket of 16 bits holds about ``R / 65,536`` reference frames, so the work is
+``Q · bands · R / 2^16`` pair checks instead of ``Q · R``. A bucket larger than ``max_bucket`` (a degenerate
+hash shared by thousands of frames: a title card, a logo) is skipped in that band; its frames can still meet
+through another band. A frame pair that differs in ``d`` bits shares at least one of 4 bands with
+probability ``1 − P(every band has a differing bit)`` (≈ 0.94 at d = 4, ≈ 0.6 at d = 8); a video needs only
+``min_frames`` of its frames found, so copies whose frames differ by a few bits are found with high
+probability; the benchmark measures it.
 
-Verification, per candidate frame pair: ``hamming(q, r) ≤ threshold``. Per (query video, reference video,
-orientation): the offsets ``Δ = t_r − t_q`` of the surviving pairs; their median ``Δ*``; the pairs with
-``|Δ − Δ*| ≤ tolerance`` are consistent (the copy may start anywhere in the reference, or the reference in
-the copy: trimmed segments, but played at the same speed). Then::
+Verification, per candidate frame pair: ``hamming(q, r) ≤ threshold`` (vectorised popcount); a pair found in
+band ``b`` is kept there only if no earlier band is equal too, so each pair is counted once. Per (query video,
+reference video, orientation), first the cheap filter: at least ``min(min_frames, query frames)`` distinct
+query frames among the surviving pairs. Then the offsets ``Δ = t_r − t_q`` of the surviving pairs; their median
+``Δ*``; the pairs with ``|Δ − Δ*| ≤ tolerance`` are consistent (the copy may start anywhere in the reference,
+or the reference in the copy: trimmed segments, but played at the same speed). Then::
 
     matched  = distinct query frames in a consistent pair
     overlap  = query frames whose time + Δ* falls in the reference's span [first − tol, last + tol]
@@ -26,8 +32,10 @@ both directions. Orientation 1 is the reference's mirrored hashes (a left–righ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 MATCH_SCHEMA = {
@@ -40,6 +48,7 @@ MATCH_SCHEMA = {
     "hamming": pl.Float64,
     "offset": pl.Float64,
 }
+FRAMES_SCHEMA = {"vid": pl.UInt32, "t": pl.Float32, "h": pl.UInt64, "mirrored": pl.Boolean}
 
 
 @dataclass(frozen=True)
@@ -49,44 +58,102 @@ class MatchParams:
     min_frames: int = 3
     min_fraction: float = 0.5
     tolerance: float = 1.0
-    chunk_frames: int = 1_000_000
+    max_bucket: int = 4096  # reference frames in one band bucket at most (larger: skipped in that band)
+    pair_budget: int = 4_000_000  # candidate pairs checked per numpy step (bounds memory, not results)
 
 
 def frames_table(ids, fingerprints, mirrored: bool = False) -> pl.DataFrame:
     """Long table ``(vid, t, h, mirrored)`` of the non-blank frames of ``fingerprints`` (one per id); with
     ``mirrored`` the mirrored hashes are added as orientation ``True``."""
-    vids, ts, hs, flips = [], [], [], []
-    for vid, fp in zip(ids, fingerprints, strict=True):
-        keep = ~fp.blank
-        n = int(keep.sum())
-        for flip, hashes in ((False, fp.hashes), (True, fp.mirrored)) if mirrored else ((False, fp.hashes),):
-            vids.append(pl.repeat(vid, n, dtype=pl.UInt32, eager=True))
-            ts.append(fp.timestamps[keep])
-            hs.append(hashes[keep])
-            flips.append(pl.repeat(flip, n, dtype=pl.Boolean, eager=True))
-    if not vids:
-        return pl.DataFrame(schema={"vid": pl.UInt32, "t": pl.Float32, "h": pl.UInt64, "mirrored": pl.Boolean})
-    import numpy as np
-
-    return pl.DataFrame(
-        {
-            "vid": pl.concat(vids),
-            "t": np.concatenate(ts).astype("float32"),
-            "h": np.concatenate(hs).astype("uint64"),
-            "mirrored": pl.concat(flips),
-        }
-    )
+    ids = np.asarray(list(ids), dtype=np.uint32)
+    fingerprints = list(fingerprints)
+    if len(ids) != len(fingerprints):
+        raise ValueError("one id per fingerprint")
+    if not fingerprints:
+        return pl.DataFrame(schema=FRAMES_SCHEMA)
+    counts = np.array([len(fp.hashes) for fp in fingerprints], dtype=np.int64)
+    keep = ~np.concatenate([fp.blank for fp in fingerprints]).astype(bool)
+    vid = np.repeat(ids, counts)[keep]
+    t = np.concatenate([fp.timestamps for fp in fingerprints]).astype(np.float32)[keep]
+    h = np.concatenate([fp.hashes for fp in fingerprints]).astype(np.uint64)[keep]
+    parts = [(vid, t, h, np.zeros(len(h), bool))]
+    if mirrored:
+        m = np.concatenate([fp.mirrored for fp in fingerprints]).astype(np.uint64)[keep]
+        parts.append((vid, t, m, np.ones(len(m), bool)))
+    columns = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    return pl.DataFrame(dict(zip(FRAMES_SCHEMA, columns, strict=True)), schema=FRAMES_SCHEMA)
 
 
-def _band_keys(frames: pl.DataFrame, bands: int) -> pl.DataFrame:
-    """``(key, f)``: per frame row ``f`` and band ``b``, ``key = b · 2^w + bits of band b`` (w = 64 / bands)."""
-    width = 64 // bands
-    keys = [
-        (pl.col("h") // pl.lit(1 << (b * width), pl.UInt64)) % pl.lit(1 << width, pl.UInt64)
-        + pl.lit(b << width, pl.UInt64)
-        for b in range(bands)
-    ]
-    return frames.select(pl.col("f"), pl.concat_list(keys).alias("key")).explode("key")
+def popcount(x: np.ndarray) -> np.ndarray:
+    """Set bits per uint64 (``np.bitwise_count`` on numpy ≥ 2, else a byte table)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x)
+    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+    return table[x.view(np.uint8)].reshape(-1, 8).sum(1, dtype=np.uint8)
+
+
+def _band(h: np.ndarray, b: int, width: int) -> np.ndarray:
+    return (h >> np.uint64(b * width)) & np.uint64((1 << width) - 1)
+
+
+def _chunks(sizes: np.ndarray, budget: int) -> Iterator[tuple[int, int]]:
+    """``[a, c)`` ranges of query frames whose bucket sizes add up to about ``budget`` pairs each."""
+    ends = np.cumsum(sizes)
+    start = 0
+    while start < len(sizes):
+        base = ends[start - 1] if start else 0
+        stop = int(np.searchsorted(ends, base + budget, side="right"))
+        stop = max(stop, start + 1)
+        yield start, stop
+        start = stop
+
+
+def _buckets(rk: np.ndarray, qk: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(lo, size, order)``: reference frames sorted by band value (``order``), and per query frame where its
+    bucket starts in that order and how many it holds. Bands of up to 22 bits: a counting sort and a direct
+    table (``np.bincount``); wider bands: binary search."""
+    if width <= 22:
+        small = rk.astype(np.uint16 if width <= 16 else np.uint32)
+        order = np.argsort(small, kind="stable")  # radix sort for uint16
+        counts = np.bincount(small, minlength=1 << width)
+        starts = np.cumsum(counts) - counts
+        index = qk.astype(np.int64)
+        return starts[index], counts[index], order
+    order = np.argsort(rk, kind="stable")
+    rk = rk[order]
+    lo = np.searchsorted(rk, qk, side="left")
+    return lo, np.searchsorted(rk, qk, side="right") - lo, order
+
+
+def candidate_pairs(qh: np.ndarray, rh: np.ndarray, params: MatchParams) -> tuple[np.ndarray, ...]:
+    """``(qf, rf, d)``: every (query frame, reference frame) pair that shares a band and lies within
+    ``threshold`` bits, once (see the module docstring), with its Hamming distance ``d``."""
+    width = 64 // params.bands
+    found: list[tuple[np.ndarray, ...]] = []
+    for b in range(params.bands):
+        rk, qk = _band(rh, b, width), _band(qh, b, width)
+        lo, sizes, order = _buckets(rk, qk, width)
+        rhs = rh[order]
+        sizes[sizes > params.max_bucket] = 0
+        for a, c in _chunks(sizes, params.pair_budget):
+            size = sizes[a:c]
+            n = int(size.sum())
+            if not n:
+                continue
+            ends = np.cumsum(size)  # each query frame's pairs end here in this chunk
+            pos = np.arange(n) - np.repeat(ends - size - lo[a:c], size)  # index into the sorted reference
+            x = np.repeat(qh[a:c], size) ^ rhs[pos]
+            d = popcount(x)
+            hit = np.flatnonzero(d <= params.threshold)
+            keep = np.ones(len(hit), bool)
+            for earlier in range(b):  # a pair equal in an earlier band was counted there
+                keep &= _band(x[hit], earlier, width) != 0
+            hit = hit[keep]
+            qf = a + np.searchsorted(ends, hit, side="right")
+            found.append((qf, order[pos[hit]], d[hit]))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint8)
+    return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))
 
 
 def match(query: pl.DataFrame, reference: pl.DataFrame, params: MatchParams = MatchParams()) -> pl.DataFrame:
@@ -94,60 +161,47 @@ def match(query: pl.DataFrame, reference: pl.DataFrame, params: MatchParams = Ma
     frame tables from :func:`frames_table` (the query's ``mirrored`` column is ignored)."""
     if query.is_empty() or reference.is_empty():
         return pl.DataFrame(schema=MATCH_SCHEMA)
-    ref = reference.with_row_index("f")
-    ref_keys = _band_keys(ref, params.bands)
-    spans = ref.group_by("vid").agg(lo=pl.col("t").min(), hi=pl.col("t").max()).rename({"vid": "rid"})
-    ref = ref.select(rf="f", rid="vid", rt="t", rh="h", mirrored="mirrored")
-    query = query.select("vid", "t", "h").sort("vid", maintain_order=True)
-    out = []
-    counts = query.group_by("vid", maintain_order=True).len()
-    start, rows = 0, 0
-    bounds = []
-    for length in counts.get_column("len").to_list():  # chunks of whole videos, about chunk_frames rows each
-        rows += length
-        if rows >= params.chunk_frames:
-            bounds.append((start, rows))
-            start, rows = start + rows, 0
-    if rows:
-        bounds.append((start, rows))
-    for offset, length in bounds:
-        out.append(_match_chunk(query.slice(offset, length), ref, ref_keys, spans, params))
-    return pl.concat(out)
-
-
-def _match_chunk(chunk: pl.DataFrame, ref, ref_keys, spans, params: MatchParams) -> pl.DataFrame:
-    q = chunk.with_row_index("f")
-    pairs = (
-        _band_keys(q, params.bands)
-        .join(ref_keys, on="key", suffix="_r")
-        .select(qf="f", rf="f_r")
-        .join(q.select(qf="f", qid="vid", qt="t", qh="h"), on="qf")
-        .join(ref, on="rf")
-        .with_columns(d=(pl.col("qh") ^ pl.col("rh")).bitwise_count_ones())
-        .filter(pl.col("d") <= params.threshold)
-        .unique(["qf", "rf"])
-        .with_columns(delta=(pl.col("rt") - pl.col("qt")).cast(pl.Float64))
+    query = query.select("vid", "t", "h")
+    qf, rf, d = candidate_pairs(query.get_column("h").to_numpy(), reference.get_column("h").to_numpy(), params)
+    qv, qt = query.get_column("vid").to_numpy(), query.get_column("t").to_numpy()
+    rv, rt = reference.get_column("vid").to_numpy(), reference.get_column("t").to_numpy()
+    pairs = pl.DataFrame(
+        {
+            "qf": qf,
+            "qid": qv[qf],
+            "rid": rv[rf],
+            "mirrored": reference.get_column("mirrored").to_numpy()[rf],
+            "d": d,
+            "delta": rt[rf].astype(np.float64) - qt[qf],
+        }
     )
+    sizes = query.group_by("vid").agg(n=pl.len().cast(pl.UInt32)).rename({"vid": "qid"})
+    needed = pl.min_horizontal(pl.lit(params.min_frames, pl.UInt32), pl.col("n"))
     group = ["qid", "rid", "mirrored"]
-    consistent = pairs.with_columns(star=pl.col("delta").median().over(group)).filter(
-        (pl.col("delta") - pl.col("star")).abs() <= params.tolerance
+    pairs = (
+        pairs.join(sizes, on="qid")
+        .filter(pl.col("qf").n_unique().over(group) >= needed)  # cheap: enough frames collide at all
+        .with_columns(star=pl.col("delta").median().over(group))
+        .filter((pl.col("delta") - pl.col("star")).abs() <= params.tolerance)
     )
-    found = consistent.group_by(group).agg(
-        matched=pl.col("qf").n_unique().cast(pl.UInt32),
-        hamming=pl.col("d").mean().cast(pl.Float64),
-        offset=pl.col("star").first(),
-    )
-    sizes = q.group_by("vid").agg(n=pl.len()).rename({"vid": "qid"})
-    found = found.join(sizes, on="qid").filter(
-        pl.col("matched") >= pl.min_horizontal(pl.lit(params.min_frames, pl.UInt32), pl.col("n").cast(pl.UInt32))
+    found = (
+        pairs.group_by(group)
+        .agg(
+            matched=pl.col("qf").n_unique().cast(pl.UInt32),
+            hamming=pl.col("d").cast(pl.Float64).mean(),
+            offset=pl.col("star").first(),
+            n=pl.col("n").first(),
+        )
+        .filter(pl.col("matched") >= needed)
     )
     if found.is_empty():
         return pl.DataFrame(schema=MATCH_SCHEMA)
+    spans = reference.group_by("vid").agg(lo=pl.col("t").min(), hi=pl.col("t").max()).rename({"vid": "rid"})
     tol = params.tolerance
     aligned = (pl.col("qt") + pl.col("offset")).cast(pl.Float64)
     overlap = (
         found.select(group + ["offset"])
-        .join(q.select(qid="vid", qt="t"), on="qid")
+        .join(query.select(qid="vid", qt="t"), on="qid")
         .join(spans, on="rid")
         .filter((aligned >= pl.col("lo") - tol) & (aligned <= pl.col("hi") + tol))
         .group_by(group)
@@ -160,6 +214,7 @@ def _match_chunk(chunk: pl.DataFrame, ref, ref_keys, spans, params: MatchParams)
         .filter(pl.col("similarity") >= params.min_fraction)
         .select(list(MATCH_SCHEMA))
         .cast(MATCH_SCHEMA)
+        .sort(group)
     )
 
 

@@ -19,7 +19,7 @@ from curate.errors import UserError
 from schemas.atomic import write_parquet_atomic
 
 ANNOTATION_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
-FP_VERSION = "phash64-v1"
+FP_VERSION = "phash64-v2"
 FP_SCHEMA = pa.schema(
     [
         ("key", pa.string()),
