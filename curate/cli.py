@@ -15,6 +15,8 @@ from curate.coldstart.stage import ColdstartConfig
 from curate.console import emit, progress, stderr, user_errors
 from curate.demo import SURFACE as DEMO
 from curate.demo import DemoConfig
+from curate.export import SURFACE as EXPORT
+from curate.export import ExportConfig
 from curate.filter import SURFACE as FILTER
 from curate.filter import FilterConfig
 from curate.frames.extract import SURFACE as EXTRACT
@@ -82,43 +84,16 @@ def filter_command(config: FilterConfig, quiet: bool = False, as_json: bool = Fa
         emit(summary, as_json, quiet, lines)
 
 
-@app.command("export")
-def export_command(
-    directory: Annotated[Path, typer.Argument(help="A folder holding mcq.parquet (or the file).")],
-    to: Annotated[
-        str,
-        typer.Option(
-            "--to", help="tinyllava, video-r1, verl, easyr1, swift, openrlhf, trl, llava; trl-sft/llava for coldstart."
-        ),
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
-    instruction: Annotated[str | None, typer.Option(help="Instruction appended to the question ('' for none).")] = None,
-    video_root: Annotated[str | None, typer.Option(help="Prefix for the video paths written.")] = None,
-    stored_frames: Annotated[
-        bool, typer.Option(help="From an extract-frames folder: hand the trainer the stored frames, not the mp4.")
-    ] = True,
-    frames_dir: Annotated[
-        Path | None, typer.Option(help="Where the frame files go (default: OUTPUT's stem + _frames/).")
-    ] = None,
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
+@EXPORT.command(app, "export", OUTPUT_FLAGS)
+def export_command(config: ExportConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Write the multiple-choice table in a trainer's input format."""
-    from curate.export import export
+    from curate.export import run
 
     with user_errors():
-        rows = export(
-            directory,
-            to,
-            output,
-            instruction=instruction,
-            video_root=video_root,
-            stored_frames=stored_frames,
-            frames_dir=frames_dir,
-        )
-        emit(
-            {"output": str(output), "to": to, "rows": rows}, as_json, quiet, [f"wrote {rows} rows for {to} → {output}"]
-        )
+        result = run(config)
+        done = " (already up to date)" if result.up_to_date else ""
+        summary = {"output": str(result.output), "to": config.to, "rows": result.rows, "up_to_date": result.up_to_date}
+        emit(summary, as_json, quiet, [f"wrote {result.rows} rows for {config.to} → {result.output}{done}"])
 
 
 @EXTRACT.command(app, "extract-frames", OUTPUT_FLAGS)

@@ -1,7 +1,7 @@
 """``curate export``: the multiple-choice table in each trainer's input format.
 
-Shared rendering: ``options_block`` = one ``A. text`` line per option; the gold letter ``L`` =
-``LETTERS[answer]``.
+Shared rendering (the prompt contract, :mod:`schemas.prompt`): ``options_block`` = one ``A. text`` line per
+option; the gold letter ``L`` = ``LETTERS[answer]``.
 
 ============  =========  ===================================================================================
 target        file       one row per question
@@ -37,32 +37,26 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from curate import manifest
 from curate.errors import UserError
 from curate.frames.files import StoredVideo, write_frame_files
 from curate.lock import output_lock
+from curate.options import Surface, config, option
 from curate.tables import read_input_table
 from rewards.gold import pack_gold
 from schemas.atomic import atomic_path, remove_temporaries, write_parquet_atomic
 from schemas.frames import FRAME, HUB_IMAGE_LIST, HUB_METADATA_KEY
-from schemas.mcq import LETTERS
+from schemas.prompt import LETTERS, LLAVA_INSTRUCTION, R1_INSTRUCTION, options_block, solution, user_text
 
-R1_INSTRUCTION = "Output the thinking process in <think> </think> and final answer (option) in <answer> </answer> tags."
-LLAVA_INSTRUCTION = "Answer with the option's letter from the given choices directly."
-
-
-def options_block(options: list[str]) -> str:
-    return "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(options))
+STAGE = "export"
 
 
 def _solution(row: dict) -> str:
-    return f"<answer>{LETTERS[row['answer']]}</answer>"
+    return solution(row["answer"])
 
 
 def _text(row: dict, instruction: str | None) -> str:
-    parts = [row["question"], options_block(row["options"])]
-    if instruction:
-        parts.append(instruction)
-    return "\n".join(parts)
+    return user_text(row["question"], row["options"], instruction)
 
 
 def _video_path(row: dict, video_root: str | None) -> str:
@@ -326,6 +320,77 @@ def _check_paths(target_name: str, target: Target, media: list[Media], source: P
         )
 
 
+def _targets() -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*TARGETS, *EXEMPLAR_TARGETS)))
+
+
+@config
+class ExportConfig:
+    """The options of ``curate export`` (and of a recipe's export step)."""
+
+    input: Path = option(help="A filter, extract-frames or coldstart folder (or its mcq.parquet).")
+    to: str = option(help="The trainer's format (trl-sft/llava for a coldstart folder).", choices=_targets)
+    output: Path = option(help="File to write.", short="-o")
+    instruction: str | None = option(None, "Instruction appended to the question ('' for none).")
+    video_root: str | None = option(None, "Prefix for the video paths written.")
+    stored_frames: bool = option(
+        True, "From an extract-frames folder: hand the trainer the stored frames, not the mp4."
+    )
+    frames_dir: Path | None = option(None, "Where the frame files go (default: OUTPUT's stem + _frames/).")
+
+
+SURFACE = Surface(ExportConfig, argument="input")
+
+
+@dataclass
+class ExportResult:
+    output: Path
+    rows: int
+    up_to_date: bool = False  # the file already held this export: nothing was written
+
+
+def manifest_name(output: Path) -> str:
+    """An export's manifest, beside its file (several exports may share a folder)."""
+    return f"{output.name}.manifest.json"
+
+
+def _inputs(source: Path) -> list[Path]:
+    """What an export reads: the table and, for a stage's folder, its manifest (which changes whenever
+    the folder's outputs do, frame shards included)."""
+    if source.is_dir():
+        return [p for p in (source / "mcq.parquet", source / "exemplars.parquet", source / manifest.NAME) if p.exists()]
+    return [source]
+
+
+def run(config: ExportConfig) -> ExportResult:
+    """Write the export ``config`` describes (see :func:`export`); a rerun with the same config on the same
+    input finds its manifest (:mod:`curate.manifest`) and writes nothing."""
+    output = Path(config.output)
+    if output.is_dir():
+        raise UserError(f"{output}: is a folder; --output takes a file path (e.g. {output / 'train.jsonl'})")
+    with export_lock(output):
+        described = SURFACE.values(config)
+        inputs = _inputs(Path(config.input))
+        fp = manifest.fingerprint(STAGE, described, inputs)
+        name = manifest_name(output)
+        done = manifest.completed(output.parent, fp, name=name)
+        if done is not None:
+            return ExportResult(output, int(done.get("rows", 0)), up_to_date=True)
+        (output.parent / name).unlink(missing_ok=True)
+        rows = _export(
+            Path(config.input),
+            config.to,
+            output,
+            config.instruction,
+            config.video_root,
+            config.stored_frames,
+            config.frames_dir,
+        )
+        extra = {"rows": rows}
+        manifest.write(output.parent, STAGE, fp, described, inputs, [output.name], SURFACE, config, name, extra)
+        return ExportResult(output, rows)
+
+
 def export(
     directory: str | os.PathLike,
     to: str,
@@ -342,14 +407,18 @@ def export(
     an extract-frames folder (``frames/`` shards, ``video_key`` column) and the target can take frames,
     the frames of every exported question are written as image files under ``frames_dir`` (default
     :func:`frames_dir_for`) and the rows point at them (absolute paths), so the trainer never opens an
-    mp4; ``stored_frames=False`` exports the mp4 paths instead.
+    mp4; ``stored_frames=False`` exports the mp4 paths instead. ``run(ExportConfig(…))`` is the same.
     """
-    source = Path(directory)
-    output = Path(output)
-    if output.is_dir():
-        raise UserError(f"{output}: is a folder; --output takes a file path (e.g. {output / 'train.jsonl'})")
-    with export_lock(output):
-        return _export(source, to, output, instruction, video_root, stored_frames, frames_dir)
+    config = ExportConfig(
+        input=Path(directory),
+        to=to,
+        output=Path(output),
+        instruction=instruction,
+        video_root=video_root,
+        stored_frames=stored_frames,
+        frames_dir=Path(frames_dir) if frames_dir is not None else None,
+    )
+    return run(config).rows
 
 
 @contextlib.contextmanager
@@ -357,7 +426,7 @@ def export_lock(output: Path) -> Iterator[None]:
     """Hold the lock of the folder ``output`` is written in (:mod:`curate.lock`) — it holds the file and its
     frames folder (:func:`frames_dir_for`) — and remove the temporaries a killed export of ``output`` left
     there and in the frames folder."""
-    with output_lock(output.parent, clean={"": (output.name,)}):
+    with output_lock(output.parent, clean={"": (output.name, manifest_name(output))}):
         frames = frames_dir_for(output)
         for folder in [frames, *(frames.iterdir() if frames.is_dir() else [])]:
             if folder.is_dir():

@@ -66,11 +66,14 @@ def write(
     files: list[str],
     surface: Any = None,
     resolved: Any = None,
+    name: str = NAME,
+    extra: dict | None = None,
 ) -> None:
     """Write the manifest describing the output ``files`` of a finished run. With the stage's
     :class:`~curate.options.Surface` and its ``resolved`` config, it also records every option's value
     (``options``) and the ``curate`` command line that gives exactly that config (``command``), which
-    the dataset card quotes."""
+    the dataset card quotes. ``name``: the manifest's file name in ``out`` (an export, whose output is a
+    file in a shared folder, has one per file); ``extra``: more fields for the stage's own use."""
     manifest = {
         "stage": stage,
         "tool": "videoqa-rl",
@@ -83,18 +86,19 @@ def write(
             else {}
         ),
         "inputs": [{"path": str(p), "bytes": Path(p).stat().st_size} for p in inputs],
-        "outputs": [_describe(out, name) for name in files],
+        "outputs": [_describe(out, file) for file in files],
+        **(extra or {}),
     }
-    write_json_atomic(manifest, out / NAME)
+    write_json_atomic(manifest, out / name)
 
 
-def completed(out: Path, fp: str, check: str = "sha256") -> dict | None:
+def completed(out: Path, fp: str, check: str = "sha256", name: str = NAME) -> dict | None:
     """The manifest when ``out`` holds a finished run with fingerprint ``fp``, else None. Every output
     it lists must still match: by sha256 (``check="sha256"``) or, for outputs too large to hash on
     every rerun (frame shards), by size (``check="size"``; ``curate verify`` hashes them). When
     ``stats.json`` is one of the outputs it is loaded as ``stats``. Reads only: a finished stage's
     rerun returns before writing anything."""
-    path = out / NAME
+    path = out / name
     if not path.is_file():
         return None
     try:

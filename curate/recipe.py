@@ -31,15 +31,15 @@ when ``KEY`` is ``STEP.OPTION``, one option of one step.
 
 When a step is skipped — by the stage's own rules (:mod:`curate.manifest`), never re-derived here:
 
-- ``filter``, ``extract-frames``, ``coldstart``: the stage itself finds its ``manifest.json`` matching
+- ``filter``, ``extract-frames``, ``coldstart``, ``export``: the stage itself finds its ``manifest.json`` matching
   this config and input (a finished run) and writes nothing. Otherwise it runs and resumes what is
   already in the folder; a folder pinned to other frame shaping (extract-frames) or another
   model/template/sampling (coldstart) is the recipe's own, so the step runs with ``replace=True`` and
   the stage empties it first (where ``curate <stage>`` by hand refuses it);
-- ``export``, ``publish``: a sidecar ``.<output name>.recipe.json`` next to the output (for publish: next
-  to its input) holds a hash of the step's options and of its inputs (size and modification time of the
-  input table, exemplars, manifest); the step is skipped when that hash is unchanged and the output is
-  still there.
+  An export's manifest is ``<file>.manifest.json`` beside its file;
+- ``publish``: a sidecar ``.<input name>.<step>.publish.json`` next to its input holds a hash of the
+  step's options and of its inputs (size and modification time of the input table, exemplars,
+  manifest); the step is skipped when that hash is unchanged.
 
 A step that runs changes its output, and so the hash of every later step that reads it: changing one
 option reruns that step and the ones downstream of it, nothing before it; a skipped step writes
@@ -47,9 +47,8 @@ nothing. ``start``/``until`` (``--from``/``--until``, a step's name or stage) re
 considered; the outputs of earlier steps are still referenced by path.
 
 Each step holds the lock of the folder it writes (:mod:`curate.lock`: the output folder; for ``export``
-the folder of its file) from its up-to-date check to its sidecar, so a second ``curate run`` (or a
-stage by hand) on the same folder is refused at once; once held, the temporaries a killed run left
-there, and beside the folder for its sidecar, are removed.
+the folder of its file) for the whole step, so a second ``curate run`` (or a stage by hand) on the same
+folder is refused at once; once held, the stage removes the temporaries a killed run left there.
 """
 
 from __future__ import annotations
@@ -70,6 +69,7 @@ import yaml
 
 from curate.coldstart.stage import SURFACE as COLDSTART
 from curate.errors import UserError
+from curate.export import SURFACE as EXPORT
 from curate.filter import SURFACE as FILTER
 from curate.frames.extract import SURFACE as EXTRACT
 from curate.options import Surface
@@ -80,14 +80,15 @@ EXECUTORS = ("local", "ray")
 RAY_STAGES = ("filter", "extract-frames", "coldstart")  # the stages with a Ray path (--executor ray)
 
 # the stages whose options are a config's (curate.options.Surface): names, types, defaults and bounds
-SURFACES: dict[str, Surface] = {"filter": FILTER, "extract-frames": EXTRACT, "coldstart": COLDSTART}
-# the other stages: option name (underscores) → "path" (resolved against the base folder) or "str"
+SURFACES: dict[str, Surface] = {"filter": FILTER, "extract-frames": EXTRACT, "coldstart": COLDSTART, "export": EXPORT}
+# publish: option name (underscores) → "path" (resolved against the base folder) or "str"
 OPTIONS: dict[str, dict[str, str]] = {
-    "export": {"input": "path", "to": "str", "output": "path", "instruction": "str", "video_root": "str"},
     # plus the other keyword arguments curate.publish.publish accepts (checked when the step runs)
     "publish": {"input": "path", "repo_id": "str", "dry_run": "bool", "private": "bool", "staging": "path"},
 }
-REQUIRED = {"export": ("input", "to", "output"), "publish": ("input", "repo_id")}
+REQUIRED = {"publish": ("input", "repo_id")}
+
+
 @dataclass
 class Step:
     name: str
@@ -373,15 +374,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def _sidecar(step: Step) -> Path:
-    anchor = step.output if step.stage != "publish" else step.input
-    suffix = f".{step.name}.publish.json" if step.stage == "publish" else ".recipe.json"
-    return anchor.parent / f".{anchor.name}{suffix}"
+    """A publish step's record of what it last published (publish writes no output folder of its own)."""
+    return step.input.parent / f".{step.input.name}.{step.name}.publish.json"
 
 
 def _sidecar_matches(step: Step, digest: str) -> bool:
-    anchor = step.output if step.stage != "publish" else step.input
     path = _sidecar(step)
-    if not path.is_file() or anchor is None or not anchor.exists():
+    if not path.is_file() or not step.input.exists():
         return False
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("digest") == digest
@@ -434,16 +433,12 @@ def _coldstart(step: Step, ctx: dict) -> StepResult:
 
 
 def _export(step: Step, ctx: dict) -> StepResult:
-    from curate.export import export
+    from curate.export import run
 
-    o = step.options
-    digest = _digest(step, [o["input"]])
-    if _sidecar_matches(step, digest):
-        return StepResult(step.name, step.stage, step.output, "skipped")
-    o["output"].parent.mkdir(parents=True, exist_ok=True)
-    rows = export(o["input"], o["to"], o["output"], instruction=o.get("instruction"), video_root=o.get("video_root"))
-    _write_sidecar(step, digest)
-    return StepResult(step.name, step.stage, step.output, "ran", {"rows": rows})
+    result = run(step_config(step))
+    return StepResult(
+        step.name, step.stage, step.output, "skipped" if result.up_to_date else "ran", {"rows": result.rows}
+    )
 
 
 def _publish(step: Step, ctx: dict) -> StepResult:
@@ -539,27 +534,15 @@ def _ray_session(executor: str | None, address: str | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _step_lock(step: Step) -> Iterator[None]:
-    """Hold the folder a step writes for the whole step (its up-to-date check, any clearing, the stage,
-    the sidecar): a second ``curate run`` (or stage) on that folder is refused at once. Once held, the
-    temporaries a killed run left there (the stage removes its own) and those of the step's sidecar go.
-    ``publish`` locks its staging folder itself."""
+    """Hold the folder a step writes for the whole step: a second ``curate run`` (or the stage by hand) on
+    that folder is refused at once. An export writes a file: the lock is its folder's
+    (:func:`curate.export.export_lock`). The stages remove the temporaries a killed run left once they
+    hold the lock; ``publish`` locks its staging folder itself."""
+    from curate.export import export_lock
     from curate.lock import output_lock
-    from schemas.atomic import remove_temporaries
 
     if step.stage == "publish" or step.output is None:
         yield
         return
-    sidecar = _sidecar(step)
-    if step.stage == "export":  # a file: its folder holds the file, its sidecar and its frames folder
-        from curate.export import frames_dir_for
-
-        with output_lock(step.output.parent, clean={"": (step.output.name, sidecar.name)}):
-            frames = frames_dir_for(step.output)
-            for folder in [frames, *(frames.iterdir() if frames.is_dir() else [])]:
-                if folder.is_dir():
-                    remove_temporaries(folder)
-            yield
-        return
-    with output_lock(step.output):
-        remove_temporaries(sidecar.parent, (sidecar.name,))
+    with export_lock(step.output) if step.stage == "export" else output_lock(step.output):
         yield

@@ -235,3 +235,25 @@ def test_frame_dir_option_and_missing_frame_rows(frames_dir, tmp_path):
         pq.write_table(table.slice(0, 1), shard)
     result = CliRunner().invoke(app, ["export", str(broken), "--to", "verl", "-o", str(tmp_path / "b.parquet")])
     assert result.exit_code == 2 and "no frame row" in result.output
+
+
+def test_an_export_records_a_manifest_and_its_rerun_writes_nothing(table_dir, tmp_path):
+    """Like every stage: a manifest beside the file (the completion rule of curate.manifest); the same
+    export again is a no-op (the file keeps its inode and mtime); another option, or a changed input,
+    writes it again."""
+    from curate.export import ExportConfig, manifest_name, run
+
+    out = tmp_path / "t.jsonl"
+    first = run(ExportConfig(input=table_dir, to="trl", output=out))
+    recorded = json.loads((tmp_path / manifest_name(out)).read_text())
+    assert first.rows == 5 and not first.up_to_date and recorded["rows"] == 5
+    assert recorded["command"].startswith(f"curate export {table_dir} --to trl --output ")
+    before = out.stat()
+    again = run(ExportConfig(input=table_dir, to="trl", output=out))
+    assert again.up_to_date and again.rows == 5
+    assert (out.stat().st_ino, out.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    other = run(ExportConfig(input=table_dir, to="trl", output=out, instruction=""))
+    assert not other.up_to_date and not _rows(out)[0]["prompt"][0]["content"].endswith(R1_INSTRUCTION)
+    out.write_text("tampered\n")  # an output that no longer matches its manifest is rewritten
+    assert not run(ExportConfig(input=table_dir, to="trl", output=out, instruction="")).up_to_date
+    assert len(_rows(out)) == 5

@@ -312,7 +312,7 @@ def check_run(out: Path, summary: dict) -> None:
         ("run.json", 1),  # coldstart's run summary, just before its manifest
         ("0000*.jpg", 5),  # export's frame files
         ("train.jsonl", 1),  # export's file
-        (".train.jsonl.recipe.json", 1),  # export's sidecar
+        ("train.jsonl.manifest.json", 1),  # export's manifest, written after its file
     ],
 )
 def test_curate_run_killed_inside_a_step_then_rerun(tmp_path, recipe, pause_at, nth):

@@ -13,12 +13,20 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.coldstart.stage import SURFACE as COLDSTART
 from curate.demo import SURFACE as DEMO
+from curate.export import SURFACE as EXPORT
 from curate.filter import SURFACE as FILTER
 from curate.frames.extract import SURFACE as EXTRACT
 from curate.frames.verify import SURFACE as VERIFY
 from curate.options import INT64_MAX, fields_of
 
-SURFACES = {"filter": FILTER, "extract-frames": EXTRACT, "coldstart": COLDSTART, "demo": DEMO, "verify": VERIFY}
+SURFACES = {
+    "filter": FILTER,
+    "export": EXPORT,
+    "extract-frames": EXTRACT,
+    "coldstart": COLDSTART,
+    "demo": DEMO,
+    "verify": VERIFY,
+}
 # config fields a command does not offer, on purpose: coldstart decodes on the fly with the default
 # geometry apart from --num-frames/--size (extract-frames is where frames are shaped)
 NOT_OFFERED = {
@@ -127,6 +135,7 @@ CASES = [
     (COLDSTART_ARGS + ["--backend", "openai", "--concurrency", "0"], "--concurrency", ["1"]),
     (COLDSTART_ARGS + ["--backend", "openai", "--base-url", "localhost:8000"], "--base-url", ["localhost:8000"]),
     (COLDSTART_ARGS + ["--model", ""], "--model", ["1 character"]),
+    (["export", "in", "--to", "tensorflow", "-o", "{out}"], "--to", ["tensorflow", "verl"]),
     (["demo", "-o", "{out}", "--videos", "0"], "--videos", ["1"]),
     (["demo", "-o", "{out}", "--videos", "-3"], "--videos", ["1"]),
     (["verify", "{out}", "--videos", "0"], "--videos", ["1"]),
