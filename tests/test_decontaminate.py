@@ -12,7 +12,7 @@ from helpers import LLAVA_MC, MVBENCH, NEXTQA, PERCEPTION, STAR, TINYLLAVA, VIDE
 
 from curate.decontaminate.fingerprint import fingerprint_frames, fingerprint_video
 from curate.decontaminate.ids import video_identity
-from curate.decontaminate.match import MatchParams, frames_table, match
+from curate.decontaminate.match import MatchParams, candidate_pairs, frames_table, match, popcount
 from curate.decontaminate.questions import question_matches
 from tests.decontam_media import TRANSFORMS, mcq_folder, scene_clip, scene_frames, transformed
 
@@ -137,6 +137,40 @@ def test_false_match_rate_over_unrelated_pairs():
     cross = found.filter(pl.col("qid") != pl.col("rid"))
     assert found.filter(pl.col("qid") == pl.col("rid")).height == n  # each clip matches itself
     assert cross.height == 0, cross  # 0 of n·(n−1) = 1,560 ordered pairs
+
+
+@pytest.mark.parametrize("bands", [2, 3, 4, 8])
+def test_candidate_pairs_are_the_brute_force_pairs(bands):
+    """The bucketed search finds exactly the pairs that an all-pairs check finds: sharing a band, within the
+    threshold, each pair once (near copies planted so that there are some)."""
+    rng = np.random.default_rng(bands)
+    r = rng.integers(0, 2**63, 600, dtype=np.int64).astype(np.uint64) * 2 + 1
+    q = rng.integers(0, 2**63, 400, dtype=np.int64).astype(np.uint64) * 2 + 1
+    for i in range(150):  # query i: reference 2i with up to 10 bits flipped
+        bits = rng.integers(0, 64, rng.integers(0, 11)).astype(np.uint64)
+        q[i] = r[2 * i] ^ np.bitwise_or.reduce(np.uint64(1) << bits, initial=np.uint64(0))
+    params = MatchParams(bands=bands, pair_budget=1000)  # many small steps
+    qf, rf, d = candidate_pairs(q, r, params)
+    width = 64 // bands
+    x = q[:, None] ^ r[None, :]
+    mask = np.uint64((1 << width) - 1)
+    share = np.zeros(x.shape, bool)
+    for b in range(bands):
+        share |= ((x >> np.uint64(b * width)) & mask) == 0
+    expected = share & (popcount(x) <= params.threshold)
+    assert len(qf) == len(set(zip(qf.tolist(), rf.tolist(), strict=True)))  # each pair once
+    assert set(zip(qf.tolist(), rf.tolist(), strict=True)) == set(zip(*np.nonzero(expected), strict=True))
+    assert (d == popcount(q[qf] ^ r[rf])).all()
+    assert len(qf) >= 30
+
+
+def test_degenerate_bucket_is_skipped():
+    """A hash shared by more reference frames than ``max_bucket`` (a title card in every video) forms no pairs;
+    the same hash in a small bucket does."""
+    r = np.full(50, 0x0123456789ABCDEF, np.uint64)
+    q = r[:1].copy()
+    assert len(candidate_pairs(q, r, MatchParams(max_bucket=49))[0]) == 0
+    assert len(candidate_pairs(q, r, MatchParams(max_bucket=50))[0]) == 50
 
 
 def test_blank_frames_never_match():

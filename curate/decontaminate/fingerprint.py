@@ -164,7 +164,8 @@ def grey_of_stored(data: bytes, encoding: str, height: int, width: int) -> np.nd
     if encoding == "raw":
         return grey_of_rgb(np.frombuffer(data, np.uint8).reshape(height, width, 3))
     if encoding == "jpeg":
-        return _grey_to_normal(Image.fromarray(_decode_grey_small(data)))
+        grey = _decode_grey_small(data)
+        return grey if grey.shape == (GREY, GREY) else _grey_to_normal(Image.fromarray(grey))
     with Image.open(io.BytesIO(data)) as image:
         return _grey_to_normal(image.convert("L"))
 
