@@ -24,11 +24,11 @@ import datasets
 import pyarrow.parquet as pq
 
 from curate.errors import UserError
-from curate.export import R1_INSTRUCTION
 from pipelines.reader import render_prompt
 from schemas.errors import SchemaError
 from schemas.frames import FRAMES_SCHEMA, IMAGE_ENCODINGS
-from schemas.mcq import LETTERS, read_mcq
+from schemas.mcq import read_mcq
+from schemas.prompt import LETTERS, R1_INSTRUCTION
 
 __all__ = ["frame_features", "load_streaming", "question_features", "questions_with_frames", "shard_files"]
 

@@ -51,11 +51,11 @@ import pyarrow.parquet as pq
 import pyarrow.types as pat
 
 from curate.errors import UserError
-from curate.export import R1_INSTRUCTION, options_block
 from curate.frames.encode import decode_frame
 from curate.frames.encode import decode_frames as decode_video
 from schemas.errors import SchemaError
-from schemas.mcq import LETTERS, read_mcq
+from schemas.mcq import read_mcq
+from schemas.prompt import LETTERS, R1_INSTRUCTION, options_block
 
 __all__ = ["MissingFramesWarning", "VideoQAReader", "iter_samples", "render_prompt"]
 

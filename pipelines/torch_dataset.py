@@ -35,8 +35,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import IterableDataset, get_worker_info
 
-from curate.export import R1_INSTRUCTION
 from pipelines.reader import DEFAULT_BATCH_ROWS, VideoQAReader
+from schemas.prompt import R1_INSTRUCTION
 
 __all__ = ["VideoQAIterableDataset"]
 

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewards._text import ANSWER_CLOSE, ANSWER_OPEN, answer_block, as_text
+from schemas.prompt import LETTERS
 
-LETTERS = string.ascii_uppercase
 MAX_ANSWER_CHARS = 4096  # longer answers are not a choice; bounds the work on adversarial input
 CACHE_SIZE = 4096  # distinct golds and option lists remembered (thread-safe functools caches)
 

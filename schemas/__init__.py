@@ -1,9 +1,24 @@
-"""Data contracts shared by every stage: Arrow schemas, validation and atomic writers.
+"""Data contracts shared by every stage: Arrow schemas, validation, atomic writers and the prompt contract.
 
-This package depends on pyarrow only.
+The Arrow parts depend on pyarrow only; :mod:`schemas.prompt` and :mod:`schemas.errors` on nothing, so
+the reward library can import the prompt contract without pulling pyarrow in (the names below are
+loaded on first use).
 """
 
-from schemas.atomic import atomic_path, write_json_atomic, write_parquet_atomic
-from schemas.errors import SchemaError
+from __future__ import annotations
 
-__all__ = ["SchemaError", "atomic_path", "write_json_atomic", "write_parquet_atomic"]
+import importlib
+
+_EXPORTS = {
+    "SchemaError": "schemas.errors",
+    "atomic_path": "schemas.atomic",
+    "write_json_atomic": "schemas.atomic",
+    "write_parquet_atomic": "schemas.atomic",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'schemas' has no attribute {name!r}")

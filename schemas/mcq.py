@@ -30,7 +30,6 @@ import pyarrow.parquet as pq
 
 from schemas.atomic import write_parquet_atomic
 from schemas.errors import SchemaError
-from schemas.prompt import LETTERS  # noqa: F401 - re-exported: the letters are the prompt contract's
 
 PROBLEM_TYPE = "multiple choice"
 MIN_OPTIONS = 2

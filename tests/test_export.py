@@ -11,9 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.export import R1_INSTRUCTION, TARGETS, export
+from curate.export import TARGETS, export
 from curate.filter import FilterConfig, run
 from schemas.mcq import read_mcq
+from schemas.prompt import R1_INSTRUCTION
 
 SAMPLES = Path(__file__).resolve().parents[1] / "curate" / "samples"
 

@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 from curate.errors import UserError
-from curate.export import R1_INSTRUCTION
 from pipelines.reader import MissingFramesWarning, VideoQAReader, iter_samples, render_prompt
 from schemas.frames import FRAMES_SCHEMA, validate_frames
 from schemas.mcq import write_mcq
+from schemas.prompt import R1_INSTRUCTION
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 H, W = 16, 24

@@ -18,7 +18,8 @@ import polars as pl
 
 from rewards import r1_format, tinyllava_combine, tinyllava_format
 from rewards._text import answer_block, as_text, single_block
-from rewards.mcq import LETTERS, extract_choice, mcq_accuracy
+from rewards.mcq import extract_choice, mcq_accuracy
+from schemas.prompt import LETTERS
 
 KEEP = ("best", "all-correct")
 

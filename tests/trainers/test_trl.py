@@ -47,7 +47,7 @@ from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 
 from curate.coldstart.tiny_model import _tokenizer, build_tiny_qwen2vl  # noqa: E402
 from rewards import trl as O  # noqa: E402
-from schemas.mcq import LETTERS  # noqa: E402
+from schemas.prompt import LETTERS  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
