@@ -144,6 +144,15 @@ def pool_size(config) -> tuple[float, int | tuple[int, int]]:
     return gpus, workers
 
 
+def _pool(concurrency: int | tuple[int, int]):
+    """Ray Data's actor pool: ``n`` actors, or autoscaling between ``(m, n)``."""
+    from ray.data import ActorPoolStrategy
+
+    if isinstance(concurrency, tuple):
+        return ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1])
+    return ActorPoolStrategy(size=concurrency)
+
+
 def sample_on_ray(
     config, todo: list[dict], backend, tick: Callable[[], None] | None, counts: dict
 ) -> tuple[int, int, dict]:
@@ -166,7 +175,7 @@ def sample_on_ray(
         fn_constructor_kwargs={"config": config, "backend": backend},
         batch_size=1,
         batch_format="numpy",
-        concurrency=concurrency,
+        compute=_pool(concurrency),
         num_gpus=gpus,
         num_cpus=1,
     )
