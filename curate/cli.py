@@ -13,6 +13,7 @@ from curate import __version__
 from curate.coldstart.stage import SURFACE as COLDSTART
 from curate.coldstart.stage import ColdstartConfig
 from curate.console import emit, progress, stderr, user_errors
+from curate.decontaminate.config import DECONTAMINATE, DEDUP, DecontaminateConfig, DedupConfig
 from curate.demo import SURFACE as DEMO
 from curate.demo import DemoConfig
 from curate.export import SURFACE as EXPORT
@@ -275,100 +276,35 @@ def verify_command(config: VerifyConfig, quiet: bool = False, as_json: bool = Fa
         raise typer.Exit(1)
 
 
-from curate.decontaminate import config as _dc  # noqa: E402 - options of the two commands below
-
-
-@app.command("decontaminate")
-def decontaminate_command(
-    train: Annotated[Path, typer.Argument(help=_dc.help_of(_dc.DecontaminateConfig, "train"))],
-    against: Annotated[list[Path], typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "against"))],
-    output: Annotated[Path, typer.Option("--output", "-o", help=_dc.help_of(_dc.DecontaminateConfig, "output"))],
-    against_video_root: Annotated[
-        list[Path] | None, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "against_video_root"))
-    ] = None,
-    train_video_root: Annotated[
-        Path | None, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "train_video_root"))
-    ] = None,
-    ids: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "ids"))] = True,
-    content: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "content"))] = True,
-    questions: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "questions"))] = True,
-    near: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "near"))] = True,
-    threshold: Annotated[int, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "threshold"))] = _dc.default_of(
-        _dc.DecontaminateConfig, "threshold"
-    ),
-    min_frames: Annotated[int, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "min_frames"))] = _dc.default_of(
-        _dc.DecontaminateConfig, "min_frames"
-    ),
-    min_fraction: Annotated[
-        float, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "min_fraction"))
-    ] = _dc.default_of(_dc.DecontaminateConfig, "min_fraction"),
-    mirror: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "mirror"))] = True,
-    bench_fps: Annotated[float, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "bench_fps"))] = _dc.default_of(
-        _dc.DecontaminateConfig, "bench_fps"
-    ),
-    question_threshold: Annotated[
-        float, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "question_threshold"))
-    ] = _dc.default_of(_dc.DecontaminateConfig, "question_threshold"),
-    report_only: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "report_only"))] = False,
-    workers: Annotated[int | None, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "workers"))] = None,
-    force: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DecontaminateConfig, "force"))] = False,
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
+@DECONTAMINATE.command(app, "decontaminate", OUTPUT_FLAGS)
+def decontaminate_command(config: DecontaminateConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Drop training questions whose video (by id or content) or question is in an evaluation benchmark."""
-    from pydantic import ValidationError
+    from curate.decontaminate.stage import run, summary
 
     with user_errors():
-        from curate.decontaminate.stage import run, summary
-        from curate.errors import UserError
-
-        try:
-            config = _dc.DecontaminateConfig(
-                train=train, against=against, output=output, against_video_root=against_video_root or [],
-                train_video_root=train_video_root, ids=ids, content=content, questions=questions, near=near,
-                threshold=threshold, min_frames=min_frames, min_fraction=min_fraction, mirror=mirror,
-                bench_fps=bench_fps, question_threshold=question_threshold, report_only=report_only,
-                workers=workers, force=force,
-            )  # fmt: skip
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            raise UserError(f"--{str(error['loc'][0]).replace('_', '-')}: {error['msg']}") from None
-        result = run(config)
-        lines = [f"read {result.read}, kept {result.kept}, rejected {result.rejected} → {output / 'mcq.parquet'}"]
+        with progress("fingerprinting videos", quiet or as_json) as bar:
+            result = run(config, progress=bar)
+        done = f"{config.output}: already complete for this config and input (use --force to redo)"
+        lines = [done] if result.skipped else []
+        lines.append(
+            f"read {result.read}, kept {result.kept}, rejected {result.rejected} → {config.output / 'mcq.parquet'}"
+            + (" (--report-only: matches written, nothing dropped)" if config.report_only else "")
+        )
         lines += [f"{bench}: {counts}" for bench, counts in result.stats.get("by_benchmark", {}).items()]
         emit(summary(result), as_json, quiet, lines)
 
 
-@app.command("dedup")
-def dedup_command(
-    inputs: Annotated[list[Path], typer.Argument(help=_dc.help_of(_dc.DedupConfig, "inputs"))],
-    output: Annotated[Path, typer.Option("--output", "-o", help=_dc.help_of(_dc.DedupConfig, "output"))],
-    ids: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DedupConfig, "ids"))] = True,
-    content: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DedupConfig, "content"))] = True,
-    threshold: Annotated[int, typer.Option(help=_dc.help_of(_dc.DedupConfig, "threshold"))] = _dc.default_of(
-        _dc.DedupConfig, "threshold"
-    ),
-    force: Annotated[bool, typer.Option(help=_dc.help_of(_dc.DedupConfig, "force"))] = False,
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
+@DEDUP.command(app, "dedup", OUTPUT_FLAGS)
+def dedup_command(config: DedupConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Find the same video in several training sources and keep its questions once (from the first source)."""
-    from pydantic import ValidationError
+    from curate.decontaminate.dedup import run
 
     with user_errors():
-        from curate.decontaminate.dedup import run
-        from curate.errors import UserError
-
-        try:
-            config = _dc.DedupConfig(
-                inputs=inputs, output=output, ids=ids, content=content, threshold=threshold, force=force
-            )
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            raise UserError(f"{str(error['loc'][0]).replace('_', '-')}: {error['msg']}") from None
-        stats = run(config)
-        lines = [f"read {stats['read']}, kept {stats['kept']}, rejected {stats['rejected']} → {output / 'mcq.parquet'}"]
-        emit({"output": str(output), **stats}, as_json, quiet, lines)
+        with progress("fingerprinting videos", quiet or as_json) as bar:
+            stats = run(config, progress=bar)
+        out = config.output / "mcq.parquet"
+        lines = [f"read {stats['read']}, kept {stats['kept']}, rejected {stats['rejected']} → {out}"]
+        emit({"output": str(config.output), **stats}, as_json, quiet, lines)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.coldstart.stage import SURFACE as COLDSTART
+from curate.decontaminate.config import DECONTAMINATE, DEDUP
 from curate.demo import SURFACE as DEMO
 from curate.export import SURFACE as EXPORT
 from curate.filter import SURFACE as FILTER
@@ -26,6 +27,8 @@ SURFACES = {
     "coldstart": COLDSTART,
     "demo": DEMO,
     "verify": VERIFY,
+    "decontaminate": DECONTAMINATE,
+    "dedup": DEDUP,
 }
 # config fields a command does not offer, on purpose: coldstart decodes on the fly with the default
 # geometry apart from --num-frames/--size (extract-frames is where frames are shaped)
@@ -140,6 +143,12 @@ CASES = [
     (["demo", "-o", "{out}", "--videos", "-3"], "--videos", ["1"]),
     (["verify", "{out}", "--videos", "0"], "--videos", ["1"]),
     (["verify", "{out}", "--sample", "-1"], "--sample", ["0"]),
+    (["decontaminate", "train", "--against", "b.json", "-o", "{out}", "--threshold", "65"], "--threshold", ["64"]),
+    (["decontaminate", "train", "--against", "b.json", "-o", "{out}", "--min-fraction", "0"], "--min-fraction", ["0"]),
+    (["decontaminate", "train", "--against", "b.json", "-o", "{out}", "--bench-fps", "nan"], "--bench-fps", ["finite"]),
+    (["decontaminate", "train", "--against", "b.json", "-o", "{out}", "--num-perm", "8"], "--num-perm", ["16"]),
+    (["dedup", "a", "b", "-o", "{out}", "--bands", "9"], "--bands", ["8"]),
+    (["dedup", "a", "-o", "{out}"], "INPUTS", ["2"]),
 ]
 
 

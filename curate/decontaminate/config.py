@@ -1,51 +1,25 @@
-"""The options of ``curate decontaminate`` and ``curate dedup``: pydantic dataclasses that are the single
-source of each option's name, type, bounds, default and help (the CLI reads them from here; this module
-imports nothing heavy so that ``curate --help`` stays fast)."""
+"""The options of ``curate decontaminate`` and ``curate dedup``, defined once (:mod:`curate.options`): each
+field's type, bounds, default and help; the CLI commands are built from the :data:`DECONTAMINATE` and
+:data:`DEDUP` surfaces. The video-matching options both commands share are one nested config,
+:class:`VideoMatch`, offered as flat flags (``--threshold``, ``--min-frames`` …). This module imports nothing
+heavy so that ``curate --help`` stays fast."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic.dataclasses import dataclass
+from curate.options import Surface, config, fields_of, option
 
 
-@dataclass
-class DecontaminateConfig:
-    """Options of ``curate decontaminate`` (the CLI's flags, help and defaults come from here)."""
+@config
+class VideoMatch:
+    """How two videos' frame hashes match (:mod:`curate.decontaminate.match`)."""
 
-    train: Annotated[Path, Field(description="Training folder (filter or extract-frames output) or its mcq.parquet.")]
-    against: Annotated[list[Path], Field(min_length=1, description="Benchmark annotation files or folders.")]
-    output: Annotated[Path, Field(description="Output folder.")]
-    against_video_root: Annotated[
-        list[Path], Field(description="Benchmark video folder: one for all --against, or one per --against.")
-    ] = ()
-    train_video_root: Annotated[
-        Path | None, Field(description="Decode training videos from here when TRAIN has no stored frames.")
-    ] = None
-    ids: Annotated[bool, Field(description="Match videos by normalised id.")] = True
-    content: Annotated[bool, Field(description="Match videos by content (needs benchmark videos).")] = True
-    questions: Annotated[bool, Field(description="Match questions + options (exact, then near).")] = True
-    near: Annotated[bool, Field(description="Near-duplicate questions (MinHash LSH), not only exact.")] = True
-    threshold: Annotated[int, Field(ge=0, le=64, description="Max Hamming distance of two matching frames.")] = 12
-    min_frames: Annotated[int, Field(ge=1, description="Matching frames a video match needs at least.")] = 3
-    min_fraction: Annotated[
-        float, Field(gt=0, le=1, description="Matching share of the overlapping frames a video match needs.")
-    ] = 0.5
-    tolerance: Annotated[float, Field(gt=0, description="Seconds the frame offsets of a match may spread.")] = 1.0
-    bands: Annotated[int, Field(ge=1, le=8, description="LSH bands of the 64-bit frame hash (2, 4 or 8).")] = 4
-    mirror: Annotated[bool, Field(description="Also match left-right mirrored copies.")] = True
-    bench_fps: Annotated[float, Field(gt=0, description="Benchmark frames decoded per second.")] = 1.0
-    bench_max_frames: Annotated[int, Field(ge=1, description="Benchmark frames per video at most.")] = 256
-    train_frames: Annotated[int, Field(ge=1, description="Frames per training video with --train-video-root.")] = 16
-    question_threshold: Annotated[
-        float, Field(gt=0, le=1, description="Near question: min Jaccard of question shingles and option sets.")
-    ] = 0.7
-    num_perm: Annotated[int, Field(ge=16, le=1024, description="MinHash permutations.")] = 128
-    report_only: Annotated[bool, Field(description="Write the matches; drop nothing.")] = False
-    workers: Annotated[int | None, Field(ge=1, description="Processes decoding videos (default: CPU count).")] = None
-    force: Annotated[bool, Field(description="Rerun even if the output is complete.")] = False
+    threshold: int = option(12, "Max Hamming distance of two matching frames.", ge=0, le=64)
+    min_frames: int = option(3, "Matching frames a video match needs at least.", ge=1)
+    min_fraction: float = option(0.5, "Matching share of the overlapping frames a video match needs.", gt=0, le=1)
+    tolerance: float = option(1.0, "Seconds the frame offsets of a match may spread.", gt=0)
+    bands: int = option(4, "LSH bands of the 64-bit frame hash (2, 4 or 8: fewer finds less, faster).", ge=1, le=8)
 
     def params(self):
         """The :class:`~curate.decontaminate.match.MatchParams` of these options."""
@@ -54,36 +28,60 @@ class DecontaminateConfig:
         return MatchParams(self.threshold, self.bands, self.min_frames, self.min_fraction, self.tolerance)
 
 
-@dataclass
+MATCH_FLAGS = {name: f"matching.{name}" for name in fields_of(VideoMatch)}
+IDS_HELP = "Match videos by normalised id."
+FORCE_HELP = "Rerun even if the output is complete."
+
+
+@config
+class DecontaminateConfig:
+    """The options of ``curate decontaminate``."""
+
+    train: Path = option(help="Training folder (filter or extract-frames output) or its mcq.parquet.")
+    against: list[Path] = option(help="Benchmark annotation files or folders (repeatable).", min_length=1)
+    output: Path = option(help="Output folder.", short="-o")
+    against_video_root: list[Path] = option(
+        factory=list, help="Benchmark video folder: one for all --against, or one per --against."
+    )
+    train_video_root: Path | None = option(None, "Decode training videos from here when TRAIN has no stored frames.")
+    ids: bool = option(True, IDS_HELP)
+    content: bool = option(True, "Match videos by content (needs benchmark videos).")
+    questions: bool = option(True, "Match questions + options (exact, then near).")
+    near: bool = option(True, "Near-duplicate questions (MinHash LSH), not only exact.")
+    matching: VideoMatch = option(factory=VideoMatch)
+    mirror: bool = option(True, "Also match left-right mirrored copies.")
+    bench_fps: float = option(1.0, "Benchmark frames decoded per second.", gt=0)
+    bench_max_frames: int = option(256, "Benchmark frames per video at most.", ge=1)
+    train_frames: int = option(16, "Frames per training video with --train-video-root.", ge=1)
+    question_threshold: float = option(
+        0.7, "Near question: min Jaccard of question shingles and option sets.", gt=0, le=1
+    )
+    num_perm: int = option(128, "MinHash permutations.", ge=16, le=1024)
+    report_only: bool = option(False, "Write the matches; drop nothing.")
+    workers: int | None = option(None, "Processes decoding videos (default: CPU count).", ge=1, le=4096)
+    force: bool = option(False, FORCE_HELP)
+
+
+@config
 class DedupConfig:
-    """Options of ``curate dedup``."""
+    """The options of ``curate dedup``."""
 
-    inputs: Annotated[
-        list[Path], Field(min_length=2, description="Training folders (or mcq.parquet files), in order of preference.")
-    ]
-    output: Annotated[Path, Field(description="Output folder.")]
-    ids: Annotated[bool, Field(description="Match videos by normalised id.")] = True
-    content: Annotated[
-        bool, Field(description="Match videos by content (stored frames of extract-frames folders).")
-    ] = True
-    threshold: Annotated[int, Field(ge=0, le=64, description="Max Hamming distance of two matching frames.")] = 12
-    min_frames: Annotated[int, Field(ge=1, description="Matching frames a video match needs at least.")] = 3
-    min_fraction: Annotated[
-        float, Field(gt=0, le=1, description="Matching share of the overlapping frames a video match needs.")
-    ] = 0.5
-    tolerance: Annotated[float, Field(gt=0, description="Seconds the frame offsets of a match may spread.")] = 1.0
-    bands: Annotated[int, Field(ge=1, le=8, description="LSH bands of the 64-bit frame hash (2, 4 or 8).")] = 4
-    mirror: Annotated[bool, Field(description="Also match left-right mirrored copies.")] = False
-    force: Annotated[bool, Field(description="Rerun even if the output is complete.")] = False
-
-    params = DecontaminateConfig.params
+    inputs: list[Path] = option(help="Training folders (or mcq.parquet files), in order of preference.", min_length=2)
+    output: Path = option(help="Output folder.", short="-o")
+    ids: bool = option(True, IDS_HELP)
+    content: bool = option(True, "Match videos by content (stored frames of extract-frames folders).")
+    matching: VideoMatch = option(factory=VideoMatch)
+    mirror: bool = option(False, "Also match left-right mirrored copies.")
+    force: bool = option(False, FORCE_HELP)
 
 
-def help_of(cls: Any, name: str) -> str:
-    """The help text of option ``name`` of a config class."""
-    return cls.__pydantic_fields__[name].description or ""
+def _flags(cls) -> dict[str, str]:
+    """The flat flags of ``cls`` in field order, :class:`VideoMatch`'s in place of ``matching``."""
+    out: dict[str, str] = {}
+    for name in fields_of(cls):
+        out.update(MATCH_FLAGS if name == "matching" else {name: name})
+    return out
 
 
-def default_of(cls: Any, name: str) -> Any:
-    """The default of option ``name`` of a config class."""
-    return cls.__pydantic_fields__[name].get_default(call_default_factory=True)
+DECONTAMINATE = Surface(DecontaminateConfig, _flags(DecontaminateConfig), argument="train")
+DEDUP = Surface(DedupConfig, _flags(DedupConfig), argument="inputs")

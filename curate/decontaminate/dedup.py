@@ -11,12 +11,11 @@ extract-frames folders, :mod:`.match`). A group of matching videos keeps the que
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 
 from curate import manifest
-from curate.decontaminate.config import DedupConfig
+from curate.decontaminate.config import DEDUP, DedupConfig
 from curate.decontaminate.ids import video_identity
 from curate.decontaminate.match import frames_table, match
 from curate.decontaminate.sources import stored_fingerprints
@@ -31,15 +30,16 @@ STAGE = "dedup"
 OUTPUTS = ("mcq.parquet", "rejects.parquet", "stats.json", manifest.NAME)
 
 
-def run(config: DedupConfig) -> dict:
-    """Run ``curate dedup`` (see the module docstring); returns the stats."""
+def run(config: DedupConfig, progress=None) -> dict:
+    """Run ``curate dedup`` (see the module docstring); returns the stats. ``progress(total)`` returns a tick,
+    called per stored video fingerprinted (as :func:`curate.decontaminate.stage.run`)."""
     tables, paths = [], []
     for position, location in enumerate(config.inputs):
         path, table = read_input_table(location, "run curate filter first")
         df = pl.from_arrow(table).with_columns(_input=pl.lit(position, pl.UInt32))
         tables.append(df)
         paths.append(path)
-    described = {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items() if k != "force"}
+    described = {k: v for k, v in DEDUP.values(config).items() if k != "force"}
     described["inputs"] = [str(p) for p in paths]
     fp = manifest.fingerprint(STAGE, described, paths)
     with output_lock(config.output, clean={"": OUTPUTS}):
@@ -50,7 +50,9 @@ def run(config: DedupConfig) -> dict:
         if all_rows.get_column("id").is_duplicated().any():
             dup = all_rows.filter(pl.col("id").is_duplicated()).get_column("id")[0]
             raise UserError(f"id {dup!r} is in more than one input: ids must be unique across the inputs")
-        edges = _id_edges(all_rows) + (_content_edges(config, tables, paths, all_rows) if config.content else [])
+        edges = _id_edges(all_rows) + (
+            _content_edges(config, tables, paths, all_rows, progress) if config.content else []
+        )
         return _write(config, all_rows, edges, paths, fp, described)
 
 
@@ -64,13 +66,13 @@ def _id_edges(rows: pl.DataFrame) -> list[tuple[int, int, str]]:
     return [(a, b, "id") for a, b in joined.select("root", "_row").iter_rows()]
 
 
-def _content_edges(config, tables, paths, rows: pl.DataFrame) -> list[tuple[int, int, str]]:
+def _content_edges(config, tables, paths, rows: pl.DataFrame, progress=None) -> list[tuple[int, int, str]]:
     """Row pairs whose stored-frame fingerprints match across two inputs."""
     fps, owners = [], []  # one fingerprint per (input, video_key), with the rows showing it
     offset = 0
     for table, path in zip(tables, paths, strict=True):
         if "video_key" in table.columns and (path.parent / "frames").is_dir():
-            by_key, _ = stored_fingerprints(path.parent)
+            by_key, _ = stored_fingerprints(path.parent, progress)
             groups = table.with_row_index("_r").group_by("video_key", maintain_order=True).agg("_r")
             for key, members in groups.iter_rows():
                 if key in by_key:
@@ -80,7 +82,7 @@ def _content_edges(config, tables, paths, rows: pl.DataFrame) -> list[tuple[int,
     if len(fps) < 2:
         return []
     frames = frames_table(range(len(fps)), fps, mirrored=config.mirror)
-    found = match(frames.filter(~pl.col("mirrored")), frames, config.params())
+    found = match(frames.filter(~pl.col("mirrored")), frames, config.matching.params())
     inputs = rows.get_column("_input").to_list()
     edges = []
     for qid, rid in found.select("qid", "rid").iter_rows():
@@ -146,5 +148,5 @@ def _write(config, rows: pl.DataFrame, edges, paths, fp: str, described: dict) -
     write_rejects(rejects.to_arrow(), out / "rejects.parquet")
     write_json_atomic(stats, out / "stats.json")
     write_mcq(kept.select(MCQ_SCHEMA.names).to_arrow(), out / "mcq.parquet")
-    manifest.write(out, STAGE, fp, described, paths, [n for n in OUTPUTS if n != manifest.NAME])
+    manifest.write(out, STAGE, fp, described, paths, [n for n in OUTPUTS if n != manifest.NAME], DEDUP, config)
     return stats

@@ -87,14 +87,21 @@ def _write_cache(path: Path, rows: list[dict]) -> bool:
         return False
 
 
-def stored_fingerprints(frames_dir: Path) -> tuple[dict[str, Fingerprint], dict]:
-    """``{video_key: Fingerprint}`` of an extract-frames folder, and counts (``computed``, ``cached``)."""
+def _ticker(progress, total: int):
+    """``progress(total)``'s tick (see :func:`curate.console.progress`), or a no-op without ``progress``."""
+    return progress(total) if progress is not None and total else (lambda: None)
+
+
+def stored_fingerprints(frames_dir: Path, progress=None) -> tuple[dict[str, Fingerprint], dict]:
+    """``{video_key: Fingerprint}`` of an extract-frames folder, and counts (``computed``, ``cached``);
+    ``progress(total)`` is started with the shards' rows when some must be computed, and ticked per row."""
     from curate.lock import output_lock
 
     out: dict[str, Fingerprint] = {}
     counts = {"computed": 0, "cached": 0}
     shards = sorted((frames_dir / "frames").glob("part-*.parquet"))
     with output_lock(frames_dir):  # extract-frames must not be writing shards meanwhile
+        todo = []
         for shard in shards:
             stamp = f"{FP_VERSION}:{shard.stat().st_size}"
             cache_path = frames_dir / "fingerprints" / shard.name
@@ -102,7 +109,10 @@ def stored_fingerprints(frames_dir: Path) -> tuple[dict[str, Fingerprint], dict]
             if cached and all(s == stamp for s, _ in cached.values()):
                 out.update({k: fp for k, (_, fp) in cached.items()})
                 counts["cached"] += len(cached)
-                continue
+            else:
+                todo.append((shard, stamp, cache_path))
+        tick = _ticker(progress, sum(pq.ParquetFile(shard).metadata.num_rows for shard, _, _ in todo))
+        for shard, stamp, cache_path in todo:
             rows = []
             columns = ["video_key", "frames", "timestamps", "encoding", "height", "width"]
             for batch in pq.ParquetFile(shard).iter_batches(batch_size=64, columns=columns):
@@ -110,6 +120,7 @@ def stored_fingerprints(frames_dir: Path) -> tuple[dict[str, Fingerprint], dict]
                     fp = fingerprint_stored(row)
                     out[row["video_key"]] = fp
                     rows.append(_to_row(row["video_key"], stamp, fp))
+                    tick()
             counts["computed"] += len(rows)
             _write_cache(cache_path, rows)
     return out, counts
@@ -123,11 +134,17 @@ def _decode_one(args: tuple[str, float, int]) -> tuple[str, Fingerprint | None, 
         return path, None, getattr(exc, "reason", type(exc).__name__)
 
 
+def _ticked(result, tick):
+    tick()
+    return result
+
+
 def decoded_fingerprints(
-    paths: list[str], cache: Path, fps: float, max_frames: int, workers: int | None = None
+    paths: list[str], cache: Path, fps: float, max_frames: int, workers: int | None = None, progress=None
 ) -> tuple[dict[str, Fingerprint], dict]:
     """``{path: Fingerprint}`` of video files (missing or unreadable ones are left out and counted), with
-    the cache at ``cache`` reused for files whose size and mtime are unchanged."""
+    the cache at ``cache`` reused for files whose size and mtime are unchanged; ``progress(total)`` is
+    started with the videos to decode and ticked per video."""
     cached = _read_cache(cache)
     out: dict[str, Fingerprint] = {}
     counts = {"computed": 0, "cached": 0, "missing": 0, "unreadable": 0}
@@ -145,11 +162,12 @@ def decoded_fingerprints(
         else:
             todo.append((path, fps, max_frames))
     workers = min(workers or os.cpu_count() or 1, max(1, len(todo)))
+    tick = _ticker(progress, len(todo))
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(_decode_one, todo, chunksize=4))
+            results = [_ticked(r, tick) for r in pool.map(_decode_one, todo, chunksize=4)]
     else:
-        results = [_decode_one(t) for t in todo]
+        results = [_ticked(_decode_one(t), tick) for t in todo]
     for path, fp, _ in results:
         if fp is None:
             counts["unreadable"] += 1

@@ -25,7 +25,7 @@ import polars as pl
 from pydantic.dataclasses import dataclass
 
 from curate import manifest
-from curate.decontaminate.config import DecontaminateConfig
+from curate.decontaminate.config import DECONTAMINATE, DecontaminateConfig
 from curate.decontaminate.ids import video_identity
 from curate.decontaminate.match import best_per_query, frames_table, match
 from curate.decontaminate.questions import question_matches
@@ -63,19 +63,16 @@ class DecontaminateResult:
 
 
 def _config_dict(config: DecontaminateConfig) -> dict:
-    out = {}
-    for key in config.__dataclass_fields__:
-        if key in ("force", "workers"):
-            continue
-        value = getattr(config, key)
-        out[key] = [str(v) for v in value] if isinstance(value, (list, tuple)) else value
-        if isinstance(value, Path):
-            out[key] = str(value)
-    return out
+    """The options that decide the output (not ``force`` or ``workers``), for the manifest's fingerprint."""
+    return {k: v for k, v in DECONTAMINATE.values(config).items() if k not in ("force", "workers")}
 
 
-def run(config: DecontaminateConfig, progress: Callable[[int], Callable[[], None]] | None = None):
-    """Run the stage (see the module docstring)."""
+Progress = Callable[[int], Callable[[], None]]
+
+
+def run(config: DecontaminateConfig, progress: Progress | None = None) -> DecontaminateResult:
+    """Run the stage (see the module docstring). ``progress(total)`` returns a tick, called per video
+    fingerprinted (benchmark videos decoded, then training videos)."""
     roots = list(config.against_video_root)
     if len(roots) not in (0, 1, len(config.against)):
         raise UserError("--against-video-root: give one folder, or one per --against")
@@ -97,7 +94,7 @@ def run(config: DecontaminateConfig, progress: Callable[[int], Callable[[], None
                 for i, (df, _) in enumerate(benches)
             ]
         )
-        return _run(config, train_path, train, bench, fingerprint, inputs)
+        return _run(config, train_path, train, bench, fingerprint, inputs, progress)
 
 
 def _identities(df: pl.DataFrame) -> pl.Series:
@@ -115,11 +112,11 @@ def id_matches(train: pl.DataFrame, bench: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _train_fingerprints(config: DecontaminateConfig, train_path: Path, train: pl.DataFrame, stats: dict):
+def _train_fingerprints(config: DecontaminateConfig, train_path: Path, train: pl.DataFrame, stats: dict, progress=None):
     """``{train row: Fingerprint}`` from stored frames, else decoded; empty when neither is possible."""
     folder = train_path.parent
     if "video_key" in train.columns and (folder / "frames").is_dir():
-        by_key, counts = stored_fingerprints(folder)
+        by_key, counts = stored_fingerprints(folder, progress)
         stats["train_fingerprints"] = {"from": "stored frames", **counts}
         keys = train.get_column("video_key").to_list()
         return {i: by_key[k] for i, k in enumerate(keys) if k in by_key}
@@ -128,12 +125,14 @@ def _train_fingerprints(config: DecontaminateConfig, train_path: Path, train: pl
         return {}
     paths = [str(config.train_video_root / v) for v in train.get_column("video").to_list()]
     cache = config.output / "_cache" / "train_fingerprints.parquet"
-    by_path, counts = decoded_fingerprints(paths, cache, 0, config.train_frames, config.workers)
+    by_path, counts = decoded_fingerprints(paths, cache, 0, config.train_frames, config.workers, progress)
     stats["train_fingerprints"] = {"from": "decoded", **counts}
     return {i: by_path[p] for i, p in enumerate(paths) if p in by_path}
 
 
-def content_matches(config: DecontaminateConfig, train_path: Path, train: pl.DataFrame, bench: pl.DataFrame, stats):
+def content_matches(
+    config: DecontaminateConfig, train_path: Path, train: pl.DataFrame, bench: pl.DataFrame, stats, progress=None
+):
     """Content matches (see :mod:`.match`), one per training row: its most similar benchmark video."""
     empty = pl.DataFrame(schema=MATCHES_SCHEMA)
     if bench.get_column("_root").null_count() == bench.height:
@@ -145,10 +144,10 @@ def content_matches(config: DecontaminateConfig, train_path: Path, train: pl.Dat
         first_row.setdefault(path, row)
     cache = config.output / "_cache" / "benchmark_fingerprints.parquet"
     bench_fp, counts = decoded_fingerprints(
-        list(first_row), cache, config.bench_fps, config.bench_max_frames, config.workers
+        list(first_row), cache, config.bench_fps, config.bench_max_frames, config.workers, progress
     )
     stats["benchmark_fingerprints"] = counts
-    train_fp = _train_fingerprints(config, train_path, train, stats)
+    train_fp = _train_fingerprints(config, train_path, train, stats, progress)
     if not bench_fp or not train_fp:
         stats["content"] = "skipped: no fingerprints on one side"
         return empty
@@ -165,7 +164,7 @@ def content_matches(config: DecontaminateConfig, train_path: Path, train: pl.Dat
     found = match(
         frames_table(query_ids, query_fps),
         frames_table(range(len(ref_paths)), [bench_fp[p] for p in ref_paths], mirrored=config.mirror),
-        config.params(),
+        config.matching.params(),
     )
     best = best_per_query(found)
     stats["content"] = {"training_videos": len(query_fps), "benchmark_videos": len(ref_paths)}
@@ -187,7 +186,7 @@ def content_matches(config: DecontaminateConfig, train_path: Path, train: pl.Dat
     return pl.DataFrame(rows, schema=MATCHES_SCHEMA) if rows else empty
 
 
-def _run(config, train_path: Path, train_table, bench: pl.DataFrame, fingerprint: str, inputs) -> DecontaminateResult:
+def _run(config, train_path: Path, train_table, bench: pl.DataFrame, fingerprint: str, inputs, progress=None):
     train = pl.from_arrow(train_table).with_row_index("_row")
     bench = bench.with_row_index("_row")
     stats: dict = {}
@@ -195,7 +194,7 @@ def _run(config, train_path: Path, train_table, bench: pl.DataFrame, fingerprint
     if config.ids:
         parts.append(id_matches(train, bench))
     if config.content:
-        parts.append(content_matches(config, train_path, train, bench, stats))
+        parts.append(content_matches(config, train_path, train, bench, stats, progress))
     if config.questions:
         found = question_matches(
             train.select(id="_row", question="question", options="options"),
@@ -273,7 +272,7 @@ def _write(config, train: pl.DataFrame, matches: pl.DataFrame, stats: dict, fing
     write_json_atomic(stats, out / "stats.json")
     write_mcq(kept.to_arrow(), out / "mcq.parquet")
     files = [n for n in OUTPUTS if n != manifest.NAME]
-    manifest.write(out, STAGE, fingerprint, _config_dict(config), inputs, files)
+    manifest.write(out, STAGE, fingerprint, _config_dict(config), inputs, files, DECONTAMINATE, config)
     return DecontaminateResult(out, stats["read"], stats["kept"], stats["rejected"], stats["matched_rows"], stats)
 
 
