@@ -284,6 +284,9 @@ def test_stage_outputs_and_report_only(tmp_path):
     assert reasons["t2"][0] == "contaminated_question" and reasons["t2"][1]["how"] == "exact"
     stats = json.loads((out / "stats.json").read_text())
     assert stats["by_benchmark"]["mvbench"] == {"content": 1, "exact": 1, "id": 1}
+    pairs = pl.read_parquet(out / "pairs.parquet").to_dicts()  # the report's side-by-side frames
+    assert [(p["train_row"], p["how"]) for p in pairs] == [(1, "content")]
+    assert_same_picture(pairs[0]["train_image"], pairs[0]["bench_image"])
 
     report = tmp_path / "report"
     result = run_cli("decontaminate", train, "--against", task, "-o", report, "--report-only", "--no-content")
@@ -291,6 +294,17 @@ def test_stage_outputs_and_report_only(tmp_path):
     assert pl.read_parquet(report / "mcq.parquet").height == 4
     assert pl.read_parquet(report / "rejects.parquet").height == 0
     assert pl.read_parquet(report / "matches.parquet").height == 2  # t0 by id, t2 by question
+
+
+def assert_same_picture(a: bytes, b: bytes) -> None:
+    """Two JPEG thumbnails show the same frame: their hashes lie within the matching threshold."""
+    import io
+
+    from PIL import Image
+
+    frames = [np.asarray(Image.open(io.BytesIO(x)).convert("RGB")) for x in (a, b)]
+    hashes = [fingerprint_frames([f], [0.0]).hashes[0] for f in frames]
+    assert int(popcount(hashes[0] ^ hashes[1])) <= MatchParams().threshold
 
 
 def test_bad_input_exit_2(tmp_path):

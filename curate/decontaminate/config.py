@@ -58,6 +58,9 @@ class DecontaminateConfig:
     )
     num_perm: int = option(128, "MinHash permutations.", ge=16, le=1024)
     report_only: bool = option(False, "Write the matches; drop nothing.")
+    example_pairs: int = option(
+        6, "Matched frame pairs kept as thumbnails for curate report (pairs.parquet).", ge=0, le=1000
+    )
     workers: int | None = option(None, "Processes decoding videos (default: CPU count).", ge=1, le=4096)
     force: bool = option(False, FORCE_HELP)
 

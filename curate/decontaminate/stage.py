@@ -12,7 +12,8 @@ A training row with a video match is rejected ``contaminated_video``; else one w
 ``contaminated_question``. The detail (JSON) says how (``id``, ``content``, ``content-mirrored``, ``exact``,
 ``near``), the benchmark (its source), the item id, its video and the similarity. ``--report-only`` keeps
 every row and writes the matches. Outputs in OUT: ``mcq.parquet`` (the input's schema, video_key kept),
-``rejects.parquet``, ``matches.parquet``, ``stats.json``, ``manifest.json``; kept + rejected = read.
+``rejects.parquet``, ``matches.parquet``, ``pairs.parquet`` (a few matched frame pairs as thumbnails, for the
+report: :mod:`.examples`), ``stats.json``, ``manifest.json``; kept + rejected = read.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pydantic.dataclasses import dataclass
 
 from curate import manifest
 from curate.decontaminate.config import DECONTAMINATE, DecontaminateConfig
+from curate.decontaminate.examples import aligned_time, example_pairs, frame_at, stored_frames_at
 from curate.decontaminate.ids import video_identity
 from curate.decontaminate.match import best_per_query, frames_table, match
 from curate.decontaminate.questions import question_matches
@@ -38,7 +40,7 @@ from schemas.mcq import write_mcq
 from schemas.rejects import write_rejects
 
 STAGE = "decontaminate"
-OUTPUTS = ("mcq.parquet", "rejects.parquet", "matches.parquet", "stats.json", manifest.NAME)
+OUTPUTS = ("mcq.parquet", "rejects.parquet", "matches.parquet", "pairs.parquet", "stats.json", manifest.NAME)
 MATCHES_SCHEMA = {
     "train_row": pl.UInt32,
     "kind": pl.String,
@@ -133,8 +135,9 @@ def _train_fingerprints(config: DecontaminateConfig, train_path: Path, train: pl
 def content_matches(
     config: DecontaminateConfig, train_path: Path, train: pl.DataFrame, bench: pl.DataFrame, stats, progress=None
 ):
-    """Content matches (see :mod:`.match`), one per training row: its most similar benchmark video."""
-    empty = pl.DataFrame(schema=MATCHES_SCHEMA)
+    """Content matches (see :mod:`.match`), one per training row: its most similar benchmark video; and the
+    ``pairs.parquet`` table of up to ``example_pairs`` matched frame pairs (:mod:`.examples`)."""
+    empty = pl.DataFrame(schema=MATCHES_SCHEMA), example_pairs([], None, 0)
     if bench.get_column("_root").null_count() == bench.height:
         stats["content"] = "skipped: no --against-video-root"
         return empty
@@ -168,22 +171,46 @@ def content_matches(
     )
     best = best_per_query(found)
     stats["content"] = {"training_videos": len(query_fps), "benchmark_videos": len(ref_paths)}
-    rows = []
-    for r in best.iter_rows(named=True):
+    rows, candidates = [], []
+    for r in best.sort(["similarity", "matched"], descending=True).iter_rows(named=True):
+        path = ref_paths[r["rid"]]
+        t = aligned_time(query_fps[r["qid"]], bench_fp[path], r["offset"])
+        how = "content-mirrored" if r["mirrored"] else "content"
+        candidates.append(
+            {"train_row": rows_of[r["qid"]][0], "bench_row": first_row[path], "how": how, "bench_path": path}
+            | {"similarity": r["similarity"], "train_time": t, "bench_time": t + r["offset"]}
+        )
         for train_row in rows_of[r["qid"]]:
             rows.append(
                 {
                     "train_row": train_row,
                     "kind": "video",
-                    "how": "content-mirrored" if r["mirrored"] else "content",
-                    "bench_row": first_row[ref_paths[r["rid"]]],
+                    "how": how,
+                    "bench_row": first_row[path],
                     "similarity": r["similarity"],
                     "frames": r["matched"],
                     "hamming": r["hamming"],
                     "offset": r["offset"],
                 }
             )
-    return pl.DataFrame(rows, schema=MATCHES_SCHEMA) if rows else empty
+    pairs = example_pairs(candidates, _train_frames(config, train_path, train), config.example_pairs)
+    return (pl.DataFrame(rows, schema=MATCHES_SCHEMA) if rows else empty[0]), pairs
+
+
+def _train_frames(config: DecontaminateConfig, train_path: Path, train: pl.DataFrame):
+    """``frames([(train row, time)…]) -> {train row: RGB frame}`` from where the training fingerprints came:
+    the stored frames of TRAIN, else the videos under ``--train-video-root``."""
+    folder, videos = train_path.parent, train.get_column("video").to_list()
+    keys = train.get_column("video_key").to_list() if "video_key" in train.columns else None
+
+    def frames(wanted: list[tuple[int, float]]) -> dict[int, object]:
+        if keys is not None and (folder / "frames").is_dir():
+            by_key = stored_frames_at(folder, {keys[row]: t for row, t in wanted})
+            return {row: by_key[keys[row]] for row, _ in wanted if keys[row] in by_key}
+        found = {row: frame_at(config.train_video_root / videos[row], t) for row, t in wanted}
+        return {row: f for row, f in found.items() if f is not None}
+
+    return frames
 
 
 def _run(config, train_path: Path, train_table, bench: pl.DataFrame, fingerprint: str, inputs, progress=None):
@@ -193,8 +220,10 @@ def _run(config, train_path: Path, train_table, bench: pl.DataFrame, fingerprint
     parts = []
     if config.ids:
         parts.append(id_matches(train, bench))
+    pairs = example_pairs([], None, 0)
     if config.content:
-        parts.append(content_matches(config, train_path, train, bench, stats, progress))
+        found, pairs = content_matches(config, train_path, train, bench, stats, progress)
+        parts.append(found)
     if config.questions:
         found = question_matches(
             train.select(id="_row", question="question", options="options"),
@@ -213,7 +242,7 @@ def _run(config, train_path: Path, train_table, bench: pl.DataFrame, fingerprint
     matches = pl.concat([p.select(list(MATCHES_SCHEMA)).cast(MATCHES_SCHEMA) for p in full]) if full else None
     matches = matches if matches is not None else pl.DataFrame(schema=MATCHES_SCHEMA)
     described = _describe(matches, train, bench)
-    return _write(config, train, described, stats, fingerprint, inputs)
+    return _write(config, train, described, stats, fingerprint, inputs, pairs)
 
 
 def _describe(matches: pl.DataFrame, train: pl.DataFrame, bench: pl.DataFrame) -> pl.DataFrame:
@@ -229,7 +258,7 @@ def _describe(matches: pl.DataFrame, train: pl.DataFrame, bench: pl.DataFrame) -
     )
 
 
-def _write(config, train: pl.DataFrame, matches: pl.DataFrame, stats: dict, fingerprint: str, inputs):
+def _write(config, train: pl.DataFrame, matches: pl.DataFrame, stats: dict, fingerprint: str, inputs, pairs):
     out = config.output
     first = matches.unique("train_row", keep="first", maintain_order=True)
     detail = pl.struct(
@@ -269,6 +298,7 @@ def _write(config, train: pl.DataFrame, matches: pl.DataFrame, stats: dict, fing
     (out / manifest.NAME).unlink(missing_ok=True)
     write_rejects(rejects.to_arrow(), out / "rejects.parquet")
     write_parquet_atomic(matches.to_arrow(), out / "matches.parquet")
+    write_parquet_atomic(pairs, out / "pairs.parquet")
     write_json_atomic(stats, out / "stats.json")
     write_mcq(kept.to_arrow(), out / "mcq.parquet")
     files = [n for n in OUTPUTS if n != manifest.NAME]
