@@ -10,6 +10,7 @@ what is there.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 # Qwen2-VL-Instruct's chat template (as shipped in its tokenizer_config.json / chat_template.json).
@@ -42,6 +43,25 @@ SPECIAL_TOKENS = [
     "<|image_pad|>",
     "<|video_pad|>",
 ]
+# Qwen2-VL's own special tokens in its order, from id QWEN_FIRST_SPECIAL (<|image_pad|> = 151655,
+# <|video_pad|> = 151656): for trainers that hard-code those ids (ms-swift's Qwen2VLTemplate)
+QWEN_SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
+QWEN_FIRST_SPECIAL = 151643
 
 CORPUS = [
     "Output the thinking process in <think> </think> and final answer (option) in <answer> </answer> tags.",
@@ -59,33 +79,51 @@ MAX_PIXELS = 56 * 56
 MIN_PIXELS = 28 * 28
 
 
-def _tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+def _tokenizer(qwen_ids: bool = False):
+    """A byte-level BPE tokenizer trained on :data:`CORPUS` (400 tokens) with Qwen2-VL's chat template.
+    Its special tokens are :data:`SPECIAL_TOKENS` at ids 0…6, or with ``qwen_ids`` Qwen2-VL's own
+    (:data:`QWEN_SPECIAL_TOKENS` from id 151643, the ids between them unreachable fillers)."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
         vocab_size=400,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=[] if qwen_ids else SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tok.train_from_iterator(CORPUS * 4, trainer=trainer)
-    return PreTrainedTokenizerFast(
+    if qwen_ids:
+        state = json.loads(tok.to_str())
+        vocab = state["model"]["vocab"]
+        for i in range(len(vocab), QWEN_FIRST_SPECIAL):  # fillers no merge builds, up to Qwen's first special
+            vocab[f"\u0100\u0100filler{i}"] = i
+        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in state["model"]["merges"]]
+        tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token=None))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in QWEN_SPECIAL_TOKENS])
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         padding_side="left",
-        model_max_length=4096,
+        model_max_length=32768 if qwen_ids else 4096,
         chat_template=QWEN2VL_CHAT_TEMPLATE,
     )
+    if qwen_ids:
+        for i, token in enumerate(QWEN_SPECIAL_TOKENS):
+            assert fast.convert_tokens_to_ids(token) == QWEN_FIRST_SPECIAL + i, token
+    return fast
 
 
-def build_tiny_qwen2vl(path: str | Path, seed: int = 0) -> str:
-    """Write a tiny random Qwen2-VL to ``path`` and return ``str(path)``."""
+def build_tiny_qwen2vl(path: str | Path, seed: int = 0, qwen_ids: bool = False) -> str:
+    """Write a tiny random Qwen2-VL (2 text layers of width 64, 1 vision block) with its processor to
+    ``path`` and return ``str(path)``; frames are capped at 56×56 pixels. ``qwen_ids``: special tokens at
+    Qwen2-VL's real ids (:func:`_tokenizer`; most of the parameters are then the 151657-row embedding)."""
     path = Path(path)
     if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
         return str(path)
@@ -99,7 +137,7 @@ def build_tiny_qwen2vl(path: str | Path, seed: int = 0) -> str:
         Qwen2VLVideoProcessor,
     )
 
-    tokenizer = _tokenizer()
+    tokenizer = _tokenizer(qwen_ids)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     vocab = len(tokenizer)
     hidden, heads = 64, 4  # head_dim 16 → mrope sections sum to 8
@@ -111,7 +149,7 @@ def build_tiny_qwen2vl(path: str | Path, seed: int = 0) -> str:
             "num_hidden_layers": 2,
             "num_attention_heads": heads,
             "num_key_value_heads": 2,
-            "max_position_embeddings": 4096,
+            "max_position_embeddings": tokenizer.model_max_length,
             "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
             "bos_token_id": ids["<|endoftext|>"],
             "eos_token_id": ids["<|im_end|>"],
