@@ -72,29 +72,34 @@ def conform(df: pl.DataFrame) -> pl.DataFrame:
 INT64 = (-(2**63), 2**63 - 1)
 
 
-def _check_value(column: str, value: Any) -> None:
+# the Python type each raw column holds (polars dtypes compare slowly: looked up once)
+_KIND = {
+    c: str if t == pl.String else int if t == pl.Int64 else float if t == pl.Float64 else list
+    for c, t in RAW_SCHEMA.items()
+}
+_WANT = {str: "text", int: "an integer", float: "a number", list: "a list of texts"}
+
+
+def _check_value(column: str, value: Any, kind: type) -> None:
     """Raise ``TypeError``/``ValueError`` naming ``column`` when ``value`` does not fit its raw column:
     strings must be ``str``, integers must fit int64, numbers must be finite (a JSON ``1e400`` is
     infinite), option lists must be lists of ``str``."""
-    dtype = RAW_SCHEMA[column]
-    shown = _shown(value)
-    if dtype == pl.String:
-        ok = isinstance(value, str)
-    elif dtype == pl.Int64:
+    if kind is int:
         ok = isinstance(value, int)
         if ok and not INT64[0] <= value <= INT64[1]:
-            raise ValueError(f"{column} {shown} does not fit a 64-bit integer")
-    elif dtype == pl.Float64:
+            raise ValueError(f"{column} {_shown(value)} does not fit a 64-bit integer")
+    elif kind is float:
         ok = isinstance(value, (int, float))
         if ok and not (-math.inf < value < math.inf):  # an int too large for a float compares as finite
-            raise ValueError(f"{column} {shown} is not a finite number")
+            raise ValueError(f"{column} {_shown(value)} is not a finite number")
         if ok and isinstance(value, int) and abs(value) > sys.float_info.max:
-            raise ValueError(f"{column} {shown} does not fit a 64-bit float")
-    else:  # List(String)
+            raise ValueError(f"{column} {_shown(value)} does not fit a 64-bit float")
+    elif kind is list:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        ok = isinstance(value, str)
     if not ok:
-        want = {pl.String: "text", pl.Int64: "an integer", pl.Float64: "a number"}.get(dtype, "a list of texts")
-        raise TypeError(f"{column} should be {want}, not {type(value).__name__} {shown}")
+        raise TypeError(f"{column} should be {_WANT[kind]}, not {type(value).__name__} {_shown(value)}")
 
 
 def _shown(value: Any, limit: int = 40) -> str:
@@ -106,8 +111,11 @@ def check_item(item: Item) -> Item:
     """``item`` when every value fits :data:`RAW_SCHEMA` (see :func:`_check_value`), else the error that
     makes its record a ``malformed_record``."""
     for column, value in item.items():
-        if value is not None and column in RAW_SCHEMA:
-            _check_value(column, value)
+        if value is None:
+            continue
+        kind = _KIND.get(column)
+        if kind is not None and not (kind is str and type(value) is str):  # the common case, at once
+            _check_value(column, value, kind)
     return item
 
 
