@@ -300,7 +300,8 @@ def _run(config, backend, progress, table: Path, questions: list[dict], fp: str,
         sampled, generated_tokens, info = _sample_here(config, todo, backend, tick, counts)
     elapsed = max(time.monotonic() - started, 1e-9)
     result = _finish(config, questions, pinned, info, counts, sampled, len(done), elapsed, generated_tokens)
-    manifest.write(out, STAGE, fp, described_config(config, table), [table], list(OUTPUTS))  # last: finished
+    # last: the manifest marks the run finished
+    manifest.write(out, STAGE, fp, described_config(config, table), [table], list(OUTPUTS), SURFACE, config)
     return result
 
 

@@ -205,11 +205,11 @@ def _mcq_path(config: ExtractConfig) -> Path:
 
 
 def described_config(config: ExtractConfig) -> dict:
-    """The config a manifest records (and its fingerprint hashes)."""
+    """The config a manifest records (and its fingerprint hashes): what decides the outputs — not where
+    the videos were decoded (``executor``), so a rerun on Ray of a local run is a no-op."""
     return {
         **frames_config(config.shaping),
         "decoder": config.shaping.decoder,
-        "executor": config.executor,
         "mcq": str(_mcq_path(config)),
         "video_root": str(config.video_root),
     }
@@ -328,7 +328,7 @@ def _finish(config: ExtractConfig, table: pa.Table, done: set[str], rejected: di
     write_mcq(kept, out / "mcq.parquet")
     shards = sorted((out / "frames").glob("part-*.parquet"))
     files = [f"frames/{p.name}" for p in shards] + ["mcq.parquet", "rejects.parquet"]
-    manifest.write(out, STAGE, fingerprint(config), described_config(config), [mcq_path], files)
+    manifest.write(out, STAGE, fingerprint(config), described_config(config), [mcq_path], files, SURFACE, config)
     return _result(config, table, done, skipped)
 
 
