@@ -31,6 +31,11 @@ def _number(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_null(t)
 
 
+def _binary(t: pa.DataType) -> bool:
+    """bytes"""
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t)
+
+
 def _list(t: pa.DataType) -> bool:
     """a list"""
     return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
@@ -42,6 +47,14 @@ COLUMNS: dict[str, dict[str, Callable[[pa.DataType], bool]]] = {
     "exemplars": {"source": _string, "options": _list, "answer": _integer},
     "passrate": {"pass_rate": _number},
     "rejects": {"source": _string, "reason": _string},
+    "matches": {"how": _string, "benchmark": _string, "train_row": _integer, "bench_row": _integer},
+    "pairs": {
+        "train_row": _integer,
+        "bench_row": _integer,
+        "how": _string,
+        "train_image": _binary,
+        "bench_image": _binary,
+    },
     "frames": {
         "video": _string,
         "frames": _list,

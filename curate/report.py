@@ -1,9 +1,10 @@
 """``curate report DIR``: one self-contained HTML page describing a stage's output folder.
 
 Reads whatever the folder holds (``stats.json``, ``mcq.parquet``, ``rejects.parquet``, ``frames/part-*.parquet``,
-``passrate.parquet``) and writes ``report.html`` with plots (matplotlib, embedded as PNG data URIs), count tables
-and a contact sheet of sampled frames, laid out by the jinja2 template ``curate/templates/report.html.j2``
-(autoescaped: text from the data cannot inject markup). Nothing in the page points outside it: it opens
+``passrate.parquet``; a decontaminate folder's ``matches.parquet`` and ``pairs.parquet``) and writes
+``report.html`` with plots (matplotlib, embedded as PNG data URIs), count tables and a contact sheet of sampled
+frames, laid out by the jinja2 template ``curate/templates/report.html.j2`` (autoescaped: text from the data
+cannot inject markup). Nothing in the page points outside it: it opens
 offline and can be mailed.
 """
 
@@ -23,7 +24,15 @@ from curate.output_tables import open_table, read_table
 from curate.templates import render
 from schemas.atomic import atomic_path
 
-KNOWN = ("stats.json", "mcq.parquet", "rejects.parquet", "frames", "passrate.parquet")
+KNOWN = (
+    "stats.json",
+    "mcq.parquet",
+    "rejects.parquet",
+    "frames",
+    "passrate.parquet",
+    "matches.parquet",
+    "pairs.parquet",
+)
 MIME = {"jpeg": "image/jpeg", "png": "image/png"}
 
 
@@ -203,6 +212,58 @@ def _passrate(path: Path) -> dict:
     return {"rows": rows, "plot": _hist_plot("Pass rate per question", rates, "pass rate", "pass rate")}
 
 
+def _decontamination(directory: Path, stats: dict, pairs: int) -> dict:
+    """A ``curate decontaminate`` folder: counts from stats.json (rows per benchmark and match kind, reject
+    reasons, every match per kind) and up to ``pairs`` matched frame pairs side by side from
+    ``pairs.parquet`` (thumbnails the stage kept), named from ``matches.parquet``."""
+    by_benchmark = stats.get("by_benchmark") or {}
+    manifest_options = (_json_object(directory / "manifest.json") or {}).get("options") or {}
+    kinds = sorted({how for counts in by_benchmark.values() for how in counts})
+    rows = [(b, *(c.get(k, 0) for k in kinds), sum(c.values())) for b, c in sorted(by_benchmark.items())]
+    series = [(k, {b: c.get(k, 0) for b, c in by_benchmark.items()}) for k in kinds]
+    plot = _bar_plot("Training rows matched per benchmark", series, "benchmark", "matched rows") if rows else None
+    names = {}
+    if (directory / "matches.parquet").exists():
+        columns = ["train_row", "bench_row", "how", "train_id", "train_video", "benchmark", "bench_id", "bench_video"]
+        for m in read_table(directory / "matches.parquet", "matches", columns).to_pylist():
+            names.setdefault((m["train_row"], m["bench_row"], m["how"]), m)
+    shown = []
+    if (directory / "pairs.parquet").exists() and pairs:
+        for p in read_table(directory / "pairs.parquet", "pairs").slice(0, pairs).to_pylist():
+            m = names.get((p["train_row"], p["bench_row"], p["how"]), {})
+            shown.append(
+                {
+                    "train": {"uri": _png_uri(p["train_image"], MIME["jpeg"]), "name": m.get("train_video", "")},
+                    "bench": {"uri": _png_uri(p["bench_image"], MIME["jpeg"]), "name": m.get("bench_video", "")},
+                    "train_label": f"training {m.get('train_id', p['train_row'])} · {p.get('train_time') or 0:.2f}s",
+                    "bench_label": f"{m.get('benchmark', 'benchmark')} {m.get('bench_id', p['bench_row'])}"
+                    f" · {p.get('bench_time') or 0:.2f}s",
+                    "how": f"{p['how']}, similarity {p.get('similarity') or 0:.2f}",
+                }
+            )
+    return {
+        "header": ["benchmark", *kinds, "rows"],
+        "rows": rows,
+        "plot": plot,
+        "by_how": sorted((stats.get("matches_by_how") or {}).items()),
+        "reasons": sorted((stats.get("reasons") or {}).items()),
+        "read": stats.get("read", "?"),
+        "matched": stats.get("matched_rows", "?"),
+        "rejected": stats.get("rejected", "?"),
+        "report_only": bool(manifest_options.get("report_only")),
+        "pairs": shown,
+    }
+
+
+def _json_object(path: Path) -> dict | None:
+    """The JSON object in ``path``, or None when it is absent or not one (a manifest is optional here)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def _stats(directory: Path) -> dict:
     path = directory / "stats.json"
     if not path.exists():
@@ -222,13 +283,16 @@ def report(
     *,
     videos: int = 4,
     frames_per_video: int = 8,
+    pairs: int = 6,
 ) -> Path:
     """Write a self-contained HTML report of the stage outputs in ``directory``; return its path.
 
     ``output`` defaults to ``directory/report.html``. Sections appear for what exists: filter statistics
     (``stats.json``, else computed from ``mcq.parquet``), reject reasons, a contact sheet of the first ``videos``
-    videos' frames, and the pass-rate histogram. Raises :class:`UserError` when nothing reportable is there,
-    or naming the file when a table is not Parquet or lacks the columns read (:mod:`curate.output_tables`).
+    videos' frames, the pass-rate histogram, and for a ``curate decontaminate`` folder its matches per benchmark
+    and kind with up to ``pairs`` matched frame pairs side by side. Raises :class:`UserError` when nothing
+    reportable is there, or naming the file when a table is not Parquet or lacks the columns read
+    (:mod:`curate.output_tables`).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -263,6 +327,7 @@ def report(
         reasons=_reasons(stats, rejects),
         sheet=_contact_sheet(shards, videos, frames_per_video) if shards else None,
         passrate=_passrate(directory / "passrate.parquet") if (directory / "passrate.parquet").exists() else None,
+        decontamination=_decontamination(directory, stats, pairs) if "by_benchmark" in stats else None,
     )
     with atomic_path(out) as tmp:
         tmp.write_text(page, encoding="utf-8")

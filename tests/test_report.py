@@ -169,6 +169,31 @@ def chromium() -> str:
     pytest.fail("headless Chromium is required: install Debian's `chromium` package (scripts/setup.sh does)")
 
 
+def measure_in_chromium(page: str, tmp_path: Path, body: str) -> dict:
+    """Lay ``page`` out in headless Chromium at a laptop width (1000 × 800) and return what the JavaScript
+    function ``body`` returns (JSON), run by a script appended to a copy of the page."""
+    probe = tmp_path / "probe.html"
+    script = f"<script>document.body.setAttribute('data-measured', JSON.stringify((() => {{{body}}})()));</script>"
+    probe.write_text(page.replace("</body>", script + "</body>"))
+    result = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1000,800",
+            "--dump-dom",
+            probe.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return json.loads(html.unescape(re.search(r'data-measured="([^"]*)"', result.stdout).group(1)))
+
+
 def test_report_renders_in_headless_chromium(everything, tmp_path):
     from PIL import Image
 
@@ -212,30 +237,78 @@ def test_contact_sheet_names_stay_readable_at_any_length(tmp_path, library):
     out = tmp_path / "out"
     run_extract(config(mcq, tmp_path / "videos", out, size=64))
     page = report(out).read_text()
-    probe = tmp_path / "probe.html"
-    measure = (
-        "<script>const n = document.querySelector('.sheet .name');"
+    measured = measure_in_chromium(
+        page,
+        tmp_path,
+        "const n = document.querySelector('.sheet .name');"
         "const r = n.getBoundingClientRect(); const line = parseFloat(getComputedStyle(n).lineHeight) || 16;"
-        "document.body.setAttribute('data-measured', JSON.stringify({width: r.width, height: r.height, line}));"
-        "</script>"
+        "return {width: r.width, height: r.height, line};",
     )
-    probe.write_text(page.replace("</body>", measure + "</body>"))
-    result = subprocess.run(
-        [
-            chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=1000,800",
-            "--dump-dom",
-            probe.resolve().as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    measured = json.loads(html.unescape(re.search(r'data-measured="([^"]*)"', result.stdout).group(1)))
     assert measured["width"] > 600  # the name has the page's width, not a narrow column
     assert measured["height"] <= 6 * measured["line"]  # the name and its metadata line: a few lines, not dozens
+
+
+@pytest.fixture(scope="module")
+def decontaminated(tmp_path_factory) -> Path:
+    """A ``curate decontaminate`` folder: training frames stored by extract-frames (a letterboxed copy of a
+    benchmark clip, an unrelated clip, a Charades id shared with the benchmark) against an MVBench task."""
+    from curate.decontaminate.config import DECONTAMINATE
+    from curate.decontaminate.stage import run as run_decontaminate
+    from curate.frames.sampling import Sampling
+    from tests.decontam_media import mcq_folder, scene_clip, transformed
+
+    root = tmp_path_factory.mktemp("decontaminate")
+    bench_videos, train_videos = root / "bench_videos", root / "train_videos"
+    bench_videos.mkdir()
+    train_videos.mkdir()
+    scene_clip(bench_videos / "ZS9XR.mp4", 7)
+    transformed(bench_videos / "ZS9XR.mp4", "letterbox", train_videos / "copy.mp4")
+    scene_clip(train_videos / "other.mp4", 8)
+    scene_clip(train_videos / "6H78U.mp4", 9)
+    rows = [
+        {"id": "t0", "source": "star", "video": "6H78U.mp4", "question": "q zero", "options": ["a", "b"]},
+        {"id": "t1", "source": "x", "video": "copy.mp4", "question": "q one", "options": ["a", "b"]},
+        {"id": "t2", "source": "x", "video": "other.mp4", "question": "q two", "options": ["a", "b"]},
+    ]
+    frames = root / "frames"
+    run_extract(
+        config(mcq_folder(root / "train", rows), train_videos, frames, size=96, sampling=Sampling(num_frames=8))
+    )
+    task = root / "action_sequence.json"  # the MVBench reader names the task after the file
+    items = [("6H78U.mp4", "b0"), ("ZS9XR.mp4", "b1")]
+    task.write_text(
+        json.dumps([{"video": v, "question": q, "candidates": ["c", "d"], "answer": "c"} for v, q in items])
+    )
+    out = root / "out"
+    options = {"train": frames, "against": [task], "against_video_root": [bench_videos], "output": out}
+    run_decontaminate(DECONTAMINATE.build({**options, "workers": 1, "bench_fps": 4}))
+    return out
+
+
+def test_decontamination_report(decontaminated):
+    page = report(decontaminated).read_text()
+    assert_self_contained(page)
+    part = section(page, "decontamination")
+    assert "<tr><td>mvbench</td><td>1</td><td>1</td><td>2</td></tr>" in part  # content 1, id 1: 2 rows
+    assert "<td>contaminated_video</td><td>2</td>" in part
+    assert "2 of 3 training rows match a benchmark; 2 rejected." in part
+    pairs = part[part.index('<div class="pairs">') :]
+    assert pairs.count('<div class="pair">') == 1 and pairs.count("data:image/jpeg;base64,") == 2
+    assert "copy.mp4" in pairs and "ZS9XR.mp4" in pairs and "content, similarity 1.00" in pairs
+    assert "training t1" in pairs and "mvbench mvbench:action_sequence:1" in pairs
+
+
+def test_matched_frames_are_side_by_side_in_chromium(decontaminated, tmp_path):
+    """Chromium lays the page out at a laptop width; a script appended to a copy measures the pair's images:
+    both decoded, the benchmark frame beside the training frame, not under it."""
+    page = report(decontaminated, tmp_path / "r.html").read_text()
+    measured = measure_in_chromium(
+        page,
+        tmp_path,
+        "const [a, b] = [...document.querySelectorAll('.pairs img')].map(i => "
+        "({box: i.getBoundingClientRect(), natural: i.naturalWidth})); return {a, b};",
+    )
+    a, b = measured["a"], measured["b"]
+    assert a["natural"] > 0 and b["natural"] > 0  # the thumbnails decode
+    assert a["box"]["width"] == b["box"]["width"] >= 240  # 240 px and the border
+    assert abs(a["box"]["top"] - b["box"]["top"]) < 1 and b["box"]["left"] >= a["box"]["right"]
