@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from curate.errors import UserError
-from schemas.errors import SchemaError
+from schemas.errors import SchemaError, WriteError
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)  # long paths stay on one line
 
@@ -43,7 +43,7 @@ def user_errors() -> Iterator[None]:
     """Turn the user's mistakes into one-line errors with exit code 2; anything else into exit 1."""
     try:
         yield
-    except (UserError, SchemaError) as exc:
+    except (UserError, SchemaError, WriteError) as exc:  # WriteError: full disk, read-only … naming the file
         fail(str(exc))
     except typer.Exit:
         raise

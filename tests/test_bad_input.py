@@ -424,3 +424,19 @@ def test_export_takes_the_lock_of_its_folder_and_clears_a_killed_export(tmp_path
     assert (folder / "train.jsonl").is_file() and temporaries(folder) == []
     with output_lock(folder):  # released at the end
         pass
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_write_outside_a_stage_lock_is_answered_the_same(tmp_path, monkeypatch, filtered, code):
+    """``curate report`` writes its page without an output-folder lock: the failed write is still one line
+    naming the page, exit 2 (curate.console maps the WriteError of schemas.atomic), not an internal error."""
+
+    def failing(src, dst, *args, **kwargs):
+        raise OSError(code, os.strerror(code), os.fspath(src), os.fspath(dst))
+
+    page = tmp_path / "page.html"
+    monkeypatch.setattr(os, "replace", failing)
+    result = run_cli("report", filtered, "-o", page)
+    monkeypatch.undo()
+    assert result.exit_code == 2, result.output
+    assert one_line(result) == f"curate: error: {page}: cannot write: {os.strerror(code)} ({errno.errorcode[code]})"
