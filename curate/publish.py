@@ -49,6 +49,7 @@ CONFIGS = ("mcq", "frames", "exemplars", "passrate")
 META_FILES = ("manifest.json", "stats.json", "run.json", "rejects.parquet")
 STAGING = "_publish"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CHECKS = (("ids", "video ids"), ("content", "video content"), ("questions", "questions"))  # decontaminate's
 
 
 @dataclass
@@ -251,6 +252,31 @@ def _questions(sources: dict[str, list[Path]]) -> dict | None:
     }
 
 
+def _decontamination(directory: Path, manifest: dict | None) -> dict | None:
+    """For a ``curate decontaminate`` or ``curate dedup`` folder, the counts its ``stats.json`` holds: read, kept,
+    rejected, and rows per benchmark and match kind (decontaminate) or per input (dedup)."""
+    stage_name = (manifest or {}).get("stage")
+    stats = _load_json(directory / "stats.json") if stage_name in ("decontaminate", "dedup") else None
+    if not isinstance(stats, dict):
+        return None
+    by_benchmark = stats.get("by_benchmark") or {}
+    kinds = sorted({how for counts in by_benchmark.values() for how in counts})
+    options = (manifest or {}).get("options") or {}
+    return {
+        "stage": stage_name,
+        "read": stats.get("read"),
+        "kept": stats.get("kept"),
+        "rejected": stats.get("rejected"),
+        "matched": stats.get("matched_rows"),
+        "report_only": bool(options.get("report_only")),
+        "checks": [name for key, name in CHECKS if options.get(key, True)],
+        "header": ["benchmark", *kinds, "rows"],
+        "rows": [[b, *(c.get(k, 0) for k in kinds), sum(c.values())] for b, c in sorted(by_benchmark.items())],
+        "reasons": sorted((stats.get("reasons") or {}).items()),
+        "by_input": sorted((stats.get("rejected_by_input") or {}).items()),
+    }
+
+
 def _letter(answer: int) -> str:
     return LETTERS[answer] if 0 <= answer < len(LETTERS) else str(answer)
 
@@ -319,6 +345,7 @@ def build_card(
         configs=[(name, len(files)) for name, files in configs.items()],
         questions=_questions(sources),
         passrate=_passrate(sources),
+        decontamination=_decontamination(directory, manifest),
         frames=_frames(sources, manifest),
         shaping=json.dumps(run["shaping"], indent=2) if run and run.get("shaping") else None,
         coldstart=json.dumps(

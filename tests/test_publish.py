@@ -346,3 +346,31 @@ def test_calls_match_the_installed_huggingface_hub(outputs, tmp_path):
                 assert name == "upload_large_folder"
                 continue
             inspect.signature(method).bind(None, *args, **kw)
+
+
+def test_card_states_decontamination_counts(tmp_path, outputs):
+    """A curate decontaminate folder publishes its mcq config, and the card states what was checked and
+    removed, per benchmark and match kind, from its stats.json."""
+    from curate.decontaminate.config import DECONTAMINATE
+    from curate.decontaminate.stage import run as run_decontaminate
+    from schemas.mcq import read_mcq, write_mcq
+
+    train = read_mcq(outputs["filter"] / "mcq.parquet")
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    write_mcq(train.slice(0, 2), bench / "mcq.parquet")  # two of the training questions are a benchmark's
+    out = tmp_path / "out"
+    options = {"train": outputs["filter"], "against": [bench], "output": out, "content": False}
+    result = run_decontaminate(DECONTAMINATE.build(options))
+    assert result.rejected >= 2
+    card = plan(out, "me/clean").card
+    section = card[card.index("## Decontamination") : card.index("## How it was made")]
+    stats = json.loads((out / "stats.json").read_text())
+    assert f"{stats['matched_rows']} of {train.num_rows} training rows matched a benchmark" in section
+    assert f"{result.rejected} were removed, {result.kept} kept" in section
+    for benchmark, counts in stats["by_benchmark"].items():
+        row = [benchmark, *(str(counts.get(k, 0)) for k in sorted(counts)), str(sum(counts.values()))]
+        assert "| " + " | ".join(row) + " |" in section
+    assert "| contaminated_video |" in section or "| contaminated_question |" in section
+    assert "`curate decontaminate` (video ids, questions)" in section  # --no-content: not claimed
+    assert "curate decontaminate " in card  # the command that made it, from the manifest
