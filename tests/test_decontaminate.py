@@ -173,6 +173,29 @@ def test_degenerate_bucket_is_skipped():
     assert len(candidate_pairs(q, r, MatchParams(max_bucket=50))[0]) == 50
 
 
+def test_stored_jpeg_frames_hash_like_the_decoded_video(monkeypatch):
+    """Stored JPEG frames (decoded at reduced scale, with simplejpeg or without it through Pillow's draft)
+    hash within two bits of the same frames' pixels."""
+    import io
+
+    from PIL import Image
+
+    from curate.decontaminate.fingerprint import fingerprint_stored
+
+    frames = scene_frames(3, seconds=2.0, width=384, height=384)[::2]
+    encoded = []
+    for f in frames:
+        buffer = io.BytesIO()
+        Image.fromarray(f).save(buffer, format="JPEG", quality=90)
+        encoded.append({"bytes": buffer.getvalue(), "path": None})
+    row = {"frames": encoded, "timestamps": list(range(len(frames))), "encoding": "jpeg", "height": 384, "width": 384}
+    pixels = fingerprint_frames(frames, row["timestamps"]).hashes
+    fast = fingerprint_stored(row).hashes
+    monkeypatch.setitem(__import__("sys").modules, "simplejpeg", None)  # import fails: the Pillow path
+    pillow = fingerprint_stored(row).hashes
+    assert popcount(fast ^ pixels).max() <= 2 and popcount(pillow ^ pixels).max() <= 2  # other frames: ~24
+
+
 def test_blank_frames_never_match():
     black = np.zeros((8, 48, 64, 3), np.uint8)
     fp = fingerprint_frames(black, np.arange(8) / 4)
