@@ -20,6 +20,7 @@ EXTRAS = {
     "coldstart-openai": "curate coldstart --backend openai",
     "vllm": "curate coldstart --backend vllm",
     "ray": "--executor ray",
+    "decontaminate": "curate decontaminate's question matching",
     "train": "the trainer-side readers",
 }
 

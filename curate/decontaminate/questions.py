@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from curate.extras import require
+
 MATCH_SCHEMA = {"qid": pl.UInt32, "rid": pl.UInt32, "how": pl.String, "similarity": pl.Float64}
 
 
@@ -84,7 +86,8 @@ def near_matches(
 ) -> pl.DataFrame:
     """``(qid, rid, "near", similarity)`` for every pair whose :func:`similarity` is ``≥ threshold``,
     found through MinHash LSH over ``reference`` and checked exactly."""
-    from datasketch import MinHash, MinHashLSH
+    datasketch = require("decontaminate", "datasketch")
+    MinHash, MinHashLSH = datasketch.MinHash, datasketch.MinHashLSH  # noqa: N806 - the library's class names
 
     if query.is_empty() or reference.is_empty():
         return pl.DataFrame(schema=MATCH_SCHEMA)
