@@ -68,9 +68,11 @@ RAW_GOAL = 150.0  # raw shards
 def make_shards(mcq_dir: Path, root: Path, out: Path, encoding: str = "jpeg") -> None:
     """``curate extract-frames`` with its defaults (``encoding`` aside), in this process, one worker."""
     from curate.frames.extract import ExtractConfig, run
-    from curate.frames.work import Shaping
+    from curate.frames.work import FrameSpec
 
-    config = ExtractConfig(mcq_dir=mcq_dir, video_root=root, output=out, workers=1, shaping=Shaping(encoding=encoding))
+    config = ExtractConfig(
+        mcq_dir=mcq_dir, video_root=root, output=out, workers=1, shaping=FrameSpec(encoding=encoding)
+    )
     result = run(config)
     if result.decoded != result.videos:
         raise RuntimeError(f"extract-frames kept {result.decoded} of {result.videos} videos")

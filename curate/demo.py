@@ -152,7 +152,7 @@ def run_demo(output: Path, videos: int = 8, coldstart: bool = True, model: str |
     from curate.frames.extract import ExtractConfig
     from curate.frames.extract import run as run_extract
     from curate.frames.sampling import Sampling
-    from curate.frames.work import Shaping
+    from curate.frames.work import FrameSpec
 
     output.mkdir(parents=True, exist_ok=True)
     annotations = make_sample(output / "sample", videos)
@@ -170,7 +170,7 @@ def run_demo(output: Path, videos: int = 8, coldstart: bool = True, model: str |
             mcq_dir=output / "filter",
             video_root=output / "sample" / "videos",
             output=output / "frames",
-            shaping=Shaping(Sampling(num_frames=8), size=64),
+            shaping=FrameSpec(Sampling(num_frames=8), size=64),
         )
     )
     summary = {

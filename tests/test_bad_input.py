@@ -387,12 +387,12 @@ def test_video_paths_in_extract_frames(tmp_path, tree):
 
 def test_coldstart_on_the_fly_applies_the_same_rule(tree):
     from curate.coldstart.inputs import from_videos
-    from curate.frames.work import Shaping
+    from curate.frames.work import FrameSpec
 
     root, _, _ = tree
     counts: dict = {}
     questions = [{"video": v} for v in ("fifo.mp4", "../escaped.mp4", "loop.mp4")]
-    assert list(from_videos(root, questions, Shaping(), counts)) == []
+    assert list(from_videos(root, questions, FrameSpec(), counts)) == []
     assert counts == {"video_errors": 3}
 
 

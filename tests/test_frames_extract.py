@@ -21,7 +21,7 @@ from curate.errors import UserError
 from curate.frames import executors
 from curate.frames.extract import ExtractConfig, run
 from curate.frames.sampling import Sampling
-from curate.frames.work import Shaping
+from curate.frames.work import FrameSpec
 from schemas.frames import validate_frames
 from schemas.mcq import read_mcq, write_mcq
 from schemas.rejects import REJECTS_SCHEMA
@@ -87,11 +87,11 @@ def library(tmp_path_factory) -> Path:
 
 
 def config(mcq: Path, root: Path, out: Path, **kw) -> ExtractConfig:
-    """Small frames by default; keyword arguments go to Shaping or ExtractConfig by name."""
+    """Small frames by default; keyword arguments go to FrameSpec or ExtractConfig by name."""
     shaping = {"sampling": Sampling(num_frames=4), "size": 32}
-    shaping.update({k: kw.pop(k) for k in list(kw) if k in Shaping.__dataclass_fields__})
+    shaping.update({k: kw.pop(k) for k in list(kw) if k in FrameSpec.__dataclass_fields__})
     kw.setdefault("workers", 1)
-    return ExtractConfig(mcq_dir=mcq, video_root=root, output=out, shaping=Shaping(**shaping), **kw)
+    return ExtractConfig(mcq_dir=mcq, video_root=root, output=out, shaping=FrameSpec(**shaping), **kw)
 
 
 def shard_rows(out: Path) -> list[dict]:

@@ -50,11 +50,11 @@ def test_each_table_loads_by_its_own_data_files(demo):
 
 def test_raw_shards_keep_bytes(tmp_path, demo):
     from curate.frames.extract import ExtractConfig, run
-    from curate.frames.work import Shaping
+    from curate.frames.work import FrameSpec
 
     out = tmp_path / "raw"
     run(ExtractConfig(mcq_dir=demo / "filter", video_root=demo / "sample" / "videos", output=out,
-                      shaping=Shaping(encoding="raw", size=32), workers=1))
+                      shaping=FrameSpec(encoding="raw", size=32), workers=1))
     ds = datasets.load_dataset("parquet", data_files=str(out / "frames" / "part-*.parquet"), split="train")
     frame = ds[0]["frames"][0]
     assert isinstance(frame["bytes"], bytes) and len(frame["bytes"]) == 32 * 32 * 3

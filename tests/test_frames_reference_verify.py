@@ -16,7 +16,7 @@ from helpers import run_cli
 from curate.frames.extract import ExtractConfig, run
 from curate.frames.sampling import Sampling
 from curate.frames.verify import verify
-from curate.frames.work import Shaping
+from curate.frames.work import FrameSpec
 from curate.manifest import sha256_file
 from schemas.mcq import write_mcq
 
@@ -54,7 +54,7 @@ def extract(tmp_path: Path, library: Path, encoding: str) -> Path:
     ]
     write_mcq(pa.Table.from_pylist(rows), tmp_path / "in" / "mcq.parquet")
     out = tmp_path / "out"
-    shaping = Shaping(sampling=Sampling(num_frames=6), size=48, resize="short-side", encoding=encoding)
+    shaping = FrameSpec(sampling=Sampling(num_frames=6), size=48, resize="short-side", encoding=encoding)
     result = run(ExtractConfig(tmp_path / "in", library, out, shaping=shaping, workers=1))
     assert result.decoded == len(VIDEOS)
     return out

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from curate.frames.encode import decode_frames
-from curate.frames.work import Shaping
+from curate.frames.work import FrameSpec
 from curate.video_paths import locate
 
 Item = tuple[dict, "np.ndarray | None"]
@@ -41,14 +41,14 @@ def from_shards(directory: Path, questions: list[dict], counts: dict) -> Iterato
     counts["missing_frames"] = sum(len(v) for v in by_key.values())
 
 
-def from_videos(video_root: Path, questions: list[dict], shaping: Shaping, counts: dict) -> Iterator[Item]:
+def from_videos(video_root: Path, questions: list[dict], shaping: FrameSpec, counts: dict) -> Iterator[Item]:
     """Questions with frames decoded on the fly; a video that fails is counted and its questions skipped."""
     from curate.frames.work import Task, process
 
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for q in questions:
         groups[(q["video"], q.get("start"), q.get("end"))].append(q)
-    raw = Shaping(shaping.sampling, shaping.size, shaping.resize, shaping.max_pixels, "raw", 90, shaping.decoder)
+    raw = FrameSpec(shaping.sampling, shaping.size, shaping.resize, shaping.max_pixels, "raw", 90, shaping.decoder)
     for (video, start, end), waiting in groups.items():
         where = locate(video, video_root)  # the rule extract-frames applies (outside the root, a FIFO …)
         result = process(Task("", video, where.path, start, end), raw) if where.reason is None else {}

@@ -32,7 +32,7 @@ from curate.coldstart.backends.base import BackendOptions
 from curate.coldstart.scoring import KEEP, pass_rates, score_completion, select_exemplars
 from curate.coldstart.templates import render
 from curate.errors import UserError
-from curate.frames.work import Shaping
+from curate.frames.work import FrameSpec
 from curate.lock import output_lock
 from curate.options import Surface, config, fields_of, option
 from curate.tables import read_input_table
@@ -81,7 +81,7 @@ class ColdstartConfig:
     per_question: int | None = option(None, "Exemplars per question (best: 1).", ge=1)
     target_think_chars: int = option(600, "Tie-break: think length closest to this.", ge=0)
     video_root: Path | None = option(None, "Decode videos on the fly from here.")
-    shaping: Shaping = option(factory=Shaping)
+    shaping: FrameSpec = option(factory=FrameSpec)
     executor: str = option("local", "Where the model runs: this process, or an actor pool on Ray.", choices=EXECUTORS)
     workers: int | None = option(
         None, "ray: actors, one backend each (default: GPUs / --gpus-per-worker, else 1).", ge=1, le=4096

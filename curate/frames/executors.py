@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
-from curate.frames.work import Shaping, Task, process
+from curate.frames.work import FrameSpec, Task, process
 
 OnResult = Callable[[Task, dict], None]
 EXECUTORS = ("local", "ray")
@@ -99,7 +99,7 @@ def _outcome(future, timeout: float) -> dict:
 
 
 def run_local(
-    tasks: Iterable[Task], shaping: Shaping, on_result: OnResult, workers: int | None = None, timeout: float = 120.0
+    tasks: Iterable[Task], shaping: FrameSpec, on_result: OnResult, workers: int | None = None, timeout: float = 120.0
 ) -> None:
     """Process ``tasks`` on ``workers`` processes (default: CPU count), at most 4 per worker in flight."""
     workers = workers or os.cpu_count() or 1
@@ -115,7 +115,7 @@ def run_local(
             on_result(task, _outcome(future, timeout))
 
 
-def _process_batch(batch: dict, shaping: Shaping, timeout: float) -> dict:
+def _process_batch(batch: dict, shaping: FrameSpec, timeout: float) -> dict:
     """Ray ``map_batches`` body: each video in its own pebble worker with ``timeout``."""
     results = []
     with _pool(1) as pool:
@@ -137,7 +137,7 @@ def _num(value) -> float | None:
 
 
 def run_ray(
-    tasks: Iterable[Task], shaping: Shaping, on_result: OnResult, workers: int | None = None, timeout: float = 120.0
+    tasks: Iterable[Task], shaping: FrameSpec, on_result: OnResult, workers: int | None = None, timeout: float = 120.0
 ) -> None:
     """Process ``tasks`` as a Ray Data job on the running (or a new local) Ray instance."""
     import ray

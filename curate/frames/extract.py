@@ -38,7 +38,7 @@ from curate import manifest
 from curate.errors import UserError
 from curate.frames.executors import EXECUTORS, RUNNERS
 from curate.frames.keys import frames_config, video_key
-from curate.frames.work import Shaping, Task
+from curate.frames.work import FrameSpec, Task
 from curate.lock import output_lock
 from curate.options import Surface, config, option
 from curate.tables import read_input_table
@@ -67,7 +67,7 @@ class ExtractConfig:
     mcq_dir: Path = option(help="Output folder of curate filter (or its mcq.parquet).")
     video_root: Path = option(help="Folder the video paths are relative to.")
     output: Path = option(help="Output folder.", short="-o")
-    shaping: Shaping = option(factory=Shaping)
+    shaping: FrameSpec = option(factory=FrameSpec)
     workers: int | None = option(None, "Worker processes (default: CPU count).", ge=1, le=4096)
     timeout: float = option(120.0, "Seconds allowed per video.", gt=0)
     executor: str = option("local", "Where videos are decoded.", choices=EXECUTORS)

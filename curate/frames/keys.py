@@ -16,7 +16,7 @@ from typing import Any
 
 
 def frames_config(shaping: Any) -> dict:
-    """The fields of a :class:`curate.frames.work.Shaping` that change the stored frames (not the decoder)."""
+    """The fields of a :class:`curate.frames.work.FrameSpec` that change the stored frames (not the decoder)."""
     return {
         "sampling": dataclasses.asdict(shaping.sampling),
         "size": shaping.size,

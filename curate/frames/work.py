@@ -37,7 +37,7 @@ def _decoders() -> tuple[str, ...]:
 
 
 @config(frozen=True)
-class Shaping:
+class FrameSpec:
     """Everything that decides the stored frames, plus the decoder to use."""
 
     sampling: Sampling = option(factory=Sampling)
@@ -49,7 +49,7 @@ class Shaping:
     decoder: str = option("auto", "Video decoder.", choices=_decoders)
 
 
-def process(task: Task, shaping: Shaping) -> dict:
+def process(task: Task, shaping: FrameSpec) -> dict:
     """Decode ``task`` and build its frame row, or say why not. ``{"row": …, "frames_decoded": k}``: ``k`` is
     what the decoder actually decoded (sparse decoding: far fewer than the row's ``num_frames_decoded``, the
     stream's frame count). Pictures come scaled from decoders that scale in their colour conversion (PyAV,
