@@ -385,7 +385,7 @@ def _place(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def stage(
+def lay_out(
     directory: str | os.PathLike,
     staging_dir: str | os.PathLike,
     repo_id: str = "OWNER/NAME",
@@ -480,7 +480,7 @@ def publish(
     hub, token = _hub_api(api)
     staging_dir = Path(staging) if staging is not None else directory / STAGING
     with output_lock(staging_dir):  # held while staging and uploading: no other publish re-stages it meanwhile
-        result = stage(directory, staging_dir, repo_id, license, citation)
+        result = lay_out(directory, staging_dir, repo_id, license, citation)
         calls: list[str] = []
         try:
             url = _upload(hub, staging_dir, repo_id, private, revision, calls)

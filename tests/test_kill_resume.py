@@ -330,12 +330,12 @@ def test_curate_run_killed_inside_a_step_then_rerun(tmp_path, recipe, pause_at, 
 
 def test_publish_staging_drops_a_killed_runs_temporaries(tmp_path, filter_reference):
     """They would be uploaded with the folder: the next staging removes them."""
-    from curate.publish import stage
+    from curate.publish import lay_out
 
     staging = tmp_path / "staging"
-    stage(filter_reference, staging)
+    lay_out(filter_reference, staging)
     leftovers = [staging / ".README.md.0123456789ab.tmp", staging / "data" / "mcq" / "mcq.parquet.tmp"]
     for path in leftovers:
         path.write_text("partial")
-    stage(filter_reference, staging)
+    lay_out(filter_reference, staging)
     assert not any(p.exists() for p in leftovers) and (staging / "data" / "mcq" / "mcq.parquet").is_file()

@@ -25,7 +25,7 @@ from curate.errors import UserError
 from curate.filter import FilterConfig
 from curate.filter import run as run_filter
 from curate.frames.extract import run as run_extract
-from curate.publish import PublishResult, commands, plan, publish, stage
+from curate.publish import PublishResult, commands, lay_out, plan, publish
 
 SAMPLES = Path(__file__).resolve().parents[1] / "curate" / "samples"
 TOKEN = "hf_TestSecretToken0123456789abcdef"
@@ -125,7 +125,7 @@ def front_matter(card: str) -> dict:
 )
 def test_staged_folder_loads_every_config(tmp_path, outputs, stage_name, expected):
     staging = tmp_path / "staged"
-    result = stage(outputs[stage_name], staging, "me/videoqa")
+    result = lay_out(outputs[stage_name], staging, "me/videoqa")
     assert list(result.configs) == expected
     front = front_matter((staging / "README.md").read_text())
     assert [c["config_name"] for c in front["configs"]] == expected
@@ -145,7 +145,7 @@ def test_staged_folder_loads_every_config(tmp_path, outputs, stage_name, expecte
 
 def test_frame_shards_are_not_rewritten(tmp_path, outputs):
     staging = tmp_path / "staged"
-    stage(outputs["frames"], staging)
+    lay_out(outputs["frames"], staging)
     shards = sorted((outputs["frames"] / "frames").glob("part-*.parquet"))
     assert len(shards) == 2
     for shard in shards:
@@ -154,7 +154,7 @@ def test_frame_shards_are_not_rewritten(tmp_path, outputs):
     assert (staging / "meta" / "manifest.json").is_file() and (staging / "meta" / "rejects.parquet").is_file()
     # restaging is idempotent and removes files no longer in the plan
     (staging / "data" / "frames" / "part-99999.parquet").write_bytes(b"stale")
-    stage(outputs["frames"], staging)
+    lay_out(outputs["frames"], staging)
     assert sorted(p.name for p in (staging / "data" / "frames").iterdir()) == [s.name for s in shards]
 
 
@@ -195,7 +195,7 @@ def test_card_frames_config_and_command_chain(outputs):
 def test_card_reader_snippet_runs_on_staged_folder(tmp_path, outputs, monkeypatch):
     """The card's pipelines snippet works on a downloaded snapshot (the staged folder stands in for it)."""
     staging = tmp_path / "staged"
-    card = stage(outputs["frames"], staging, "me/videoqa").card
+    card = lay_out(outputs["frames"], staging, "me/videoqa").card
     snippet = card.split("from pipelines.reader import")[1].split("```")[0]
     snippet = "from pathlib import Path\nfrom pipelines.reader import" + snippet
     snippet = snippet.replace(
