@@ -30,11 +30,20 @@ The data
     x264 keeps its defaults (preset medium, CRF 23, GOP up to 250 frames with scene-cut detection), so a
     20 s clip has a few key frames, ~600 frames and ~0.8 Mbit/s, a plausible 360p web video.
 
-Usage
-    python benchmarks/bench_frames.py [--clips N] [--seconds S] [--repeat R]
+Long clips (issue 12)
+    One ``--long-seconds`` (default 600) 640×360 30 fps H.264 clip with a keyframe every 250 frames
+    (``-x264-params keyint=250:min-keyint=250:scenecut=0``, preset veryfast), 16 frames sampled:
+    (L-a) the whole-decode floor (as (a): PyAV decodes every frame, no conversion, the faster of threaded
+    and single-threaded), (L-work) ``work.process`` in-process (auto: PyAV, seeking from the packet index;
+    decode + resize to 384² + JPEG), (L-c) the whole ``curate extract-frames --workers 1`` process. Before
+    timing, the sparse decode's indices, timestamps and pixels are compared with the full decode's.
 
-Goals from the issue: (c) ≤ 1.25 × (a) and (b) ≥ 3 × (c). The lines before the last say whether each is
-met; the last line printed is ``ratio (b / c): X.Yx``.
+Usage
+    python benchmarks/bench_frames.py [--clips N] [--seconds S] [--repeat R] [--long-seconds S]
+
+Goals: (c) ≤ 1.15 × (a) (issue 12; 1.25× in issue 9) and (b) ≥ 3 × (c); long clip: (L-a) ≥ 5 × (L-work)
+with identical frames and (L-a) ≥ 3 × (L-c). The lines before the last say whether each is met; the last
+line printed is ``ratio (L-a / L-work): X.Yx``.
 """
 
 from __future__ import annotations
@@ -55,8 +64,11 @@ from pathlib import Path
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
 NUM_FRAMES = 16  # TinyLLaVA-Video's frames per video, and extract-frames' default
-GOAL_C_OVER_A = 1.25
+GOAL_C_OVER_A = 1.15
 GOAL_B_OVER_C = 3.0
+GOAL_LONG_WORK = 5.0
+GOAL_LONG_PROCESS = 3.0
+LONG_GOP = 250
 
 # --------------------------------------------------------------------------------------------------
 # Data: clips and an mcq table that references them
@@ -75,14 +87,68 @@ def make_clips(root: Path, count: int, seconds: float) -> list[Path]:
     return paths
 
 
-def _start_clip(path: Path, seconds: float, hue: int) -> subprocess.Popen:
-    """ffmpeg writing one H.264 640×360 30 fps clip of ``testsrc2`` with a hue shift, x264 defaults otherwise."""
+def _start_clip(path: Path, seconds: float, hue: int, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    """ffmpeg writing one H.264 640×360 30 fps clip of ``testsrc2`` with a hue shift, x264 defaults otherwise
+    (``extra``: more output options)."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise SystemExit("the ffmpeg CLI is needed to make the clips")
     source = f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS},hue=h={hue}"
-    return subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", source,
-                             "-t", str(seconds), "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)])
+    return subprocess.Popen(
+        [
+            ffmpeg,
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            source,
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            *extra,
+            str(path),
+        ]
+    )
+
+
+def make_long_clip(root: Path, seconds: float) -> Path:
+    """The long clip: a keyframe every :data:`LONG_GOP` frames exactly, preset veryfast."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "long.mp4"
+    params = f"keyint={LONG_GOP}:min-keyint={LONG_GOP}:scenecut=0"
+    proc = _start_clip(path, seconds, 90, ("-preset", "veryfast", "-x264-params", params))
+    if proc.wait() != 0:
+        raise RuntimeError(f"ffmpeg failed: {' '.join(proc.args)}")
+    return path
+
+
+def check_sparse_frames(path: Path) -> str:
+    """The seeking decode's indices, timestamps and pixels against the full decode's (16 uniform frames)."""
+    import numpy as np
+
+    from curate.frames.decoders.pyav import decode_pyav
+    from curate.frames.sampling import Sampling
+
+    sparse = decode_pyav(str(path), Sampling(num_frames=NUM_FRAMES))
+    full = decode_pyav(str(path), Sampling(num_frames=NUM_FRAMES), sparse=False)
+    same = (sparse.indices, sparse.timestamps, sparse.num_frames_decoded) == (
+        full.indices,
+        full.timestamps,
+        full.num_frames_decoded,
+    )
+    same = same and all(np.array_equal(a, b) for a, b in zip(sparse.frames, full.frames, strict=True))
+    if not same:
+        raise RuntimeError(f"{path}: the sparse decode differs from the full decode")
+    return (
+        f"identical frames: yes (16 of {full.num_frames_decoded} frames; the sparse decode decoded "
+        f"{sparse.frames_decoded} frames, the full one {full.frames_decoded})"
+    )
 
 
 def write_table(mcq_dir: Path, clips: list[Path], root: Path) -> Path:
@@ -92,9 +158,20 @@ def write_table(mcq_dir: Path, clips: list[Path], root: Path) -> Path:
     from schemas.mcq import write_mcq
 
     rows = [
-        {"id": f"bench:{i}", "source": "bench", "subset": None, "video": str(p.relative_to(root)),
-         "question": "What moves?", "options": ["a circle", "a square", "nothing"], "answer": 0,
-         "problem_type": "multiple choice", "duration": None, "start": None, "end": None, "meta": "{}"}
+        {
+            "id": f"bench:{i}",
+            "source": "bench",
+            "subset": None,
+            "video": str(p.relative_to(root)),
+            "question": "What moves?",
+            "options": ["a circle", "a square", "nothing"],
+            "answer": 0,
+            "problem_type": "multiple choice",
+            "duration": None,
+            "start": None,
+            "end": None,
+            "meta": "{}",
+        }
         for i, p in enumerate(clips)
     ]
     mcq_dir.mkdir(parents=True, exist_ok=True)
@@ -142,15 +219,27 @@ def tinyllava(path: Path):
 
 def extract_command(mcq_dir: Path, root: Path, out: Path, workers: int) -> list[str]:
     """(c) the whole ``curate extract-frames`` process."""
-    return [sys.executable, "-m", "curate.cli", "extract-frames", str(mcq_dir), "--video-root", str(root),
-            "-o", str(out), "--workers", str(workers), "-q"]
+    return [
+        sys.executable,
+        "-m",
+        "curate.cli",
+        "extract-frames",
+        str(mcq_dir),
+        "--video-root",
+        str(root),
+        "-o",
+        str(out),
+        "--workers",
+        str(workers),
+        "-q",
+    ]
 
 
 def stage_work(path: Path, root: Path):
     """(c)'s per-video work without the process around it: ``curate.frames.work.process`` in-process."""
-    from curate.frames.work import Shaping, Task, process
+    from curate.frames.work import FrameSpec, Task, process
 
-    result = process(Task("bench", str(path.relative_to(root)), str(path)), Shaping())
+    result = process(Task("bench", str(path.relative_to(root)), str(path)), FrameSpec())
     if "row" not in result:
         raise RuntimeError(f"{path}: {result}")
     return result
@@ -249,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=int, default=8, help="clips to generate")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each clip")
     parser.add_argument("--repeat", type=int, default=3, help="repeats per path; the best is reported")
+    parser.add_argument("--long-seconds", type=float, default=600.0, help="length of the long clip")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench_frames_") as tmp:
@@ -259,30 +349,62 @@ def main(argv: list[str] | None = None) -> int:
         mcq_dir = write_table(tmp / "mcq", clips, root)
         frames = decode_floor(clips[0])
         mb = sum(p.stat().st_size for p in clips) / 1e6
-        print(f"made {len(clips)} clips of {args.seconds:g} s ({frames} frames each, {mb:.1f} MB in all) "
-              f"in {time.perf_counter() - t0:.1f} s", flush=True)
+        print(
+            f"made {len(clips)} clips of {args.seconds:g} s ({frames} frames each, {mb:.1f} MB in all) "
+            f"in {time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
 
-        timings = time_all({
-            "a_threads": in_process(decode_floor, clips),
-            "a_single": in_process(lambda p: decode_floor(p, threads=False), clips),
-            "b": in_process(tinyllava, clips),
-            "work": in_process(lambda p: stage_work(p, root), clips),
-            "c": whole_process(lambda out: extract_command(mcq_dir, root, out, 1), tmp, len(clips)),
-            "c2": whole_process(lambda out: extract_command(mcq_dir, root, out, 2), tmp, len(clips)),
-        }, args.repeat, len(clips))
+        timings = time_all(
+            {
+                "a_threads": in_process(decode_floor, clips),
+                "a_single": in_process(lambda p: decode_floor(p, threads=False), clips),
+                "b": in_process(tinyllava, clips),
+                "work": in_process(lambda p: stage_work(p, root), clips),
+                "c": whole_process(lambda out: extract_command(mcq_dir, root, out, 1), tmp, len(clips)),
+                "c2": whole_process(lambda out: extract_command(mcq_dir, root, out, 2), tmp, len(clips)),
+            },
+            args.repeat,
+            len(clips),
+        )
+
+        t0 = time.perf_counter()
+        long_root = tmp / "long"
+        long = make_long_clip(long_root, args.long_seconds)
+        long_mcq = write_table(tmp / "long_mcq", [long], long_root)
+        print(
+            f"made the long clip ({args.long_seconds:g} s, {long.stat().st_size / 1e6:.1f} MB) in "
+            f"{time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
+        identical = check_sparse_frames(long)
+        longs = time_all(
+            {
+                "la_threads": in_process(decode_floor, [long]),
+                "la_single": in_process(lambda p: decode_floor(p, threads=False), [long]),
+                "lwork": in_process(lambda p: stage_work(p, long_root), [long]),
+                "lc": whole_process(lambda out: extract_command(long_mcq, long_root, out, 1), tmp, 1),
+            },
+            args.repeat,
+            1,
+        )
 
     a_threads, a_single, b, c, c2 = (timings[k] for k in ("a_threads", "a_single", "b", "c", "c2"))
     a = min(a_threads, a_single, key=lambda t: t.best)
-    print(f"\nseconds per video, best of {args.repeat} interleaved repeats over {len(clips)} clips (median in its "
-          f"column); {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
-    print_table([
-        ("(a) decode-only floor: PyAV, every frame, thread_type AUTO", a_threads),
-        ("    the same, FFmpeg's default single thread", a_single),
-        ("(b) TinyLLaVA-Video: decord every frame -> float32, keep 16", b),
-        ("(c) curate extract-frames, whole process, --workers 1", c),
-        ("    (c) with --workers 2", c2),
-        ("    (c)'s work in-process: work.process (no start-up/pool/IO)", timings["work"]),
-    ])
+    print(
+        f"\nseconds per video, best of {args.repeat} interleaved repeats over {len(clips)} clips (median in its "
+        f"column); {os.cpu_count()} CPUs; python {sys.version.split()[0]}"
+    )
+    print_table(
+        [
+            ("(a) decode-only floor: PyAV, every frame, thread_type AUTO", a_threads),
+            ("    the same, FFmpeg's default single thread", a_single),
+            ("(b) TinyLLaVA-Video: decord every frame -> float32, keep 16", b),
+            ("(c) curate extract-frames, whole process, --workers 1", c),
+            ("    (c) with --workers 2", c2),
+            ("    (c)'s work in-process: work.process (no start-up/pool/IO)", timings["work"]),
+        ]
+    )
     c_over_a = c.best / a.best
     b_over_c = b.best / c.best
     print(f"(a) is the faster of its two rows: {a.best:.3f} s per video")
@@ -290,6 +412,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio (c / a): {c_over_a:.2f}x (goal <= {GOAL_C_OVER_A}x: {verdict(c_over_a <= GOAL_C_OVER_A)})")
     print(f"goal (b) >= {GOAL_B_OVER_C:g}x (c): {verdict(b_over_c >= GOAL_B_OVER_C)}")
     print(f"ratio (b / c): {b_over_c:.1f}x")
+
+    la = min(longs["la_threads"], longs["la_single"], key=lambda t: t.best)
+    lwork, lc = longs["lwork"], longs["lc"]
+    print(
+        f"\nlong clip: {args.long_seconds:g} s, keyframe every {LONG_GOP} frames, {NUM_FRAMES} frames sampled; "
+        f"seconds per video, best of {args.repeat} (median)"
+    )
+    print_table(
+        [
+            ("(L-a) whole-decode floor: PyAV, every frame, thread_type AUTO", longs["la_threads"]),
+            ("      the same, FFmpeg's default single thread", longs["la_single"]),
+            ("(L-work) work.process in-process (auto: PyAV, sparse)", lwork),
+            ("(L-c) curate extract-frames, whole process, --workers 1", lc),
+        ]
+    )
+    print(identical)
+    work_ratio, process_ratio = la.best / lwork.best, la.best / lc.best
+    print(
+        f"ratio (L-a / L-c): {process_ratio:.1f}x (goal >= {GOAL_LONG_PROCESS:g}x: "
+        f"{verdict(process_ratio >= GOAL_LONG_PROCESS)})"
+    )
+    print(f"goal (L-a) >= {GOAL_LONG_WORK:g}x (L-work): {verdict(work_ratio >= GOAL_LONG_WORK)}")
+    print(f"ratio (L-a / L-work): {work_ratio:.1f}x")
     return 0
 
 

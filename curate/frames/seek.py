@@ -37,13 +37,14 @@ SEEK_COST = 16  # packets: about what a seek, a decoder flush and refilling its 
 
 @dataclass(frozen=True)
 class Run:
-    """Decode from the keyframe at decode position ``start`` (pts ``key_pts``; seek target ``offset``,
-    its dts when known, else its pts) until every frame in ``targets`` (presentation indices) is out."""
+    """Decode from the keyframe at decode position ``start`` (pts ``key_pts``) until every frame in
+    ``targets`` (presentation indices) is out. ``offsets``: the seek targets to try in turn — its pts, then
+    its dts when smaller (demuxers index keyframes by one or the other)."""
 
     start: int
     end: int
     key_pts: int
-    offset: int
+    offsets: tuple[int, ...]
     targets: tuple[int, ...]
 
     @property
@@ -98,8 +99,8 @@ def plan(index, wanted: list[int], seek_cost: int = SEEK_COST) -> list[Run]:
 
 def _run(index, start: int, end: int, key_pts: int, targets: list[int]) -> Run:
     dts = index.packet_dts[start] if start < len(index.packet_dts) else None
-    offset = min(key_pts, dts) if dts is not None else key_pts
-    return Run(start, end, key_pts, offset, tuple(targets))
+    offsets = (key_pts, dts) if dts is not None and dts < key_pts else (key_pts,)
+    return Run(start, end, key_pts, offsets, tuple(targets))
 
 
 def cost(runs: list[Run], seek_cost: int = SEEK_COST) -> int:

@@ -3,6 +3,7 @@ See :mod:`curate.frames.decoders` for the contract and :mod:`curate.frames.seek`
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 
@@ -152,11 +153,11 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
     """Decode the :func:`curate.frames.seek.plan` ``runs`` of an open container: ``({index: RGB frame},
     frames decoded)``, or None when the decoder disagrees with the index (then the caller decodes it all).
 
-    For each run: seek to its keyframe (``av_seek_frame`` backward, by dts where the container has it —
-    the mp4 sample table is indexed by dts — else pts), check that the first packet is a keyframe at or
-    before it, then decode on. Frames shown before that landing keyframe (the leading pictures of an open
-    GOP, which reference the GOP before) are dropped; every other frame must carry exactly the next pts of
-    the index in presentation order — a frame the decoder skipped or invented stops it (None)."""
+    For each run: seek to its keyframe (``av_seek_frame`` backward by its pts; where that lands past it, by
+    its dts), check that the first packet is a keyframe at or before it, then decode on. Frames shown
+    before that landing keyframe (the leading pictures of an open GOP, which reference the GOP before) are
+    dropped; every other frame must carry exactly the next pts of the index in presentation order — a frame
+    the decoder skipped or invented stops it (None)."""
     import av
 
     order = sorted(index.packet_pts)
@@ -165,19 +166,15 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
     decoded = 0
     for run in runs:
         wanted, last = set(run.targets), max(run.targets)
-        try:
-            container.seek(run.offset, stream=stream, backward=True, any_frame=False)
-        except av.error.FFmpegError:
+        landed = land(container, stream, run)
+        if landed is None:
             return None
-        floor = expect = None
+        packets, first = landed
+        floor, expect = first.pts, rank.get(first.pts)
+        if expect is None:
+            return None
         try:
-            for packet in container.demux(stream):
-                if floor is None:
-                    if packet.pts is None or not packet.is_keyframe or packet.pts > run.key_pts:
-                        return None  # the seek landed somewhere the index does not explain
-                    floor, expect = packet.pts, rank.get(packet.pts)
-                    if expect is None:
-                        return None
+            for packet in itertools.chain([first], packets):
                 for frame in stream.decode(packet):
                     decoded += 1
                     if frame.pts is None:
@@ -189,13 +186,30 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
                     if expect in wanted:
                         kept[expect] = to_rgb(frame, geometry)
                     expect += 1
-                if expect is not None and expect > last:
+                if expect > last:
                     break
         except av.error.FFmpegError:
             return None
-        if expect is None or expect <= last:
+        if expect <= last:
             return None
     return kept, decoded
+
+
+def land(container, stream, run: seek.Run):
+    """Seek for ``run``: ``(the packet iterator, its first packet)`` once a seek lands on a keyframe at or
+    before the run's keyframe, trying ``run.offsets`` in turn; None when none does."""
+    import av
+
+    for offset in run.offsets:
+        try:
+            container.seek(offset, stream=stream, backward=True, any_frame=False)
+            packets = container.demux(stream)
+            first = next(packets, None)
+        except av.error.FFmpegError:
+            return None
+        if first is not None and first.pts is not None and first.is_keyframe and first.pts <= run.key_pts:
+            return packets, first
+    return None
 
 
 def decode_pyav(
