@@ -17,12 +17,12 @@ import pytest
 from helpers import (
     FIXTURES,
     filter_files,
-    make_video,
     run_cli,
     run_cli_subprocess,
     shared_dir,
     write_videomme_parquet,
 )
+from media import make_clip
 
 # -------------------------------------------------------------------------------------------- fixtures
 
@@ -68,6 +68,6 @@ def videomme_parquet(tmp_path_factory) -> Path:
 def videos(tmp_path_factory) -> Path:
     """``good.mp4`` (2 s, decodes), ``garbage.mp4`` (random bytes); ``missing.mp4`` does not exist."""
     folder = tmp_path_factory.mktemp("videos")
-    make_video(folder / "good.mp4", seconds=2.0)
+    make_clip(folder / "good.mp4", seconds=2.0, size="64x48", codec="mpeg4")
     (folder / "garbage.mp4").write_bytes(b"\x00\x01not a video at all\xff" * 64)
     return folder

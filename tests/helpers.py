@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -203,27 +203,43 @@ def run_cli_subprocess(*args: Any, cwd: Path | None = None) -> CliResult:
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
-def make_video(path: Path, seconds: float = 2.0, fps: int = 10) -> Path:
-    """A tiny real video (64x48, mpeg4 in mp4): ffmpeg when installed, else PyAV."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg:
-        subprocess.run(
-            [ffmpeg, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=64x48:rate={fps}",
-             "-t", str(seconds), "-c:v", "mpeg4", "-pix_fmt", "yuv420p", str(path)],
-            check=True,
-        )
-        return path
-    import av
+def make_table(path: Path, videos: list[str], per_video: int = 1, windows: dict | None = None) -> Path:
+    """A filter-like output folder at ``path``: ``per_video`` two-option questions about each video (clip
+    windows from ``windows``), in ``mcq.parquet``."""
+    from schemas.mcq import write_mcq
 
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for i in range(int(seconds * fps)):
-            frame = av.VideoFrame(64, 48, "yuv420p")
-            for plane in frame.planes:
-                plane.update(bytes([(i * 20) % 256]) * plane.buffer_size)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    rows = []
+    for v in videos:
+        for q in range(per_video):
+            start, end = (windows or {}).get(v, (None, None))
+            rows.append(
+                {
+                    "id": f"t:{v}:{q}",
+                    "source": "test",
+                    "subset": None,
+                    "video": v,
+                    "question": f"q{q} about {v}?",
+                    "options": ["yes", "no"],
+                    "answer": q % 2,
+                    "problem_type": "multiple choice",
+                    "duration": None,
+                    "start": start,
+                    "end": end,
+                    "meta": "{}",
+                }
+            )
+    write_mcq(pa.Table.from_pylist(rows), path / "mcq.parquet")
     return path
+
+
+def extract_config(mcq: Path, root: Path, out: Path, **kw) -> ExtractConfig:  # noqa: F821 - imported below
+    """An extract-frames config with small frames by default (4 frames, 32 px, one worker); keyword
+    arguments go to FrameSpec or ExtractConfig by name."""
+    from curate.frames.extract import ExtractConfig
+    from curate.frames.sampling import Sampling
+    from curate.frames.work import FrameSpec
+
+    shaping = {"sampling": Sampling(num_frames=4), "size": 32}
+    shaping.update({k: kw.pop(k) for k in list(kw) if k in FrameSpec.__dataclass_fields__})
+    kw.setdefault("workers", 1)
+    return ExtractConfig(mcq_dir=mcq, video_root=root, output=out, shaping=FrameSpec(**shaping), **kw)

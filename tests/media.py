@@ -88,6 +88,15 @@ def ffmpeg(*args: str | os.PathLike) -> None:
         raise RuntimeError(f"ffmpeg failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
 
 
+def make_clip(path: Path, seconds: float = 1.0, size: str = "96x64", rate: int = 10, codec: str = "libx264") -> Path:
+    """The suite's everyday clip: ffmpeg's ``testsrc`` pattern, ``seconds`` long, ``size`` at ``rate`` fps,
+    yuv420p in ``codec`` (parent folders created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = f"testsrc=duration={seconds}:size={size}:rate={rate}"
+    ffmpeg("-f", "lavfi", "-i", source, "-pix_fmt", "yuv420p", "-c:v", codec, path)
+    return path
+
+
 def testsrc(width: int, height: int, fps: int | str) -> list[str]:
     return ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}"]
 

@@ -117,7 +117,7 @@ def test_help_and_version(base, tmp_path):
 def llava_video(tmp_path_factory) -> Path:
     if shutil.which("ffmpeg") is None:
         pytest.fail("ffmpeg is required (scripts/setup.sh installs it)")
-    from test_frames_extract import make_clip
+    from media import make_clip
 
     root = tmp_path_factory.mktemp("data") / "LLaVA-Video-178K"
     (root / "0_30_s_nextqa").mkdir(parents=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from test_frames_extract import config as frames_config
-from test_frames_extract import make_clip
+from helpers import extract_config as frames_config
+from media import make_clip
 from typer.testing import CliRunner
 
 from curate.cli import app

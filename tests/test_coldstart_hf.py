@@ -224,8 +224,8 @@ def test_looks_like_hub_id():
 
 def test_cli_end_to_end_with_frames(tmp_path, tiny_model):
     """filter → extract-frames → ``curate coldstart --backend hf`` with the tiny model on CPU."""
-    from test_frames_extract import config as frames_config
-    from test_frames_extract import make_clip
+    from helpers import extract_config as frames_config
+    from media import make_clip
     from typer.testing import CliRunner
 
     from curate.cli import app

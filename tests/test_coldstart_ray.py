@@ -15,11 +15,11 @@ import pytest
 
 pytest.importorskip("ray")
 
+from helpers import extract_config as frames_config  # noqa: E402
 from interrupt import kill_group, start, wait_for  # noqa: E402
+from media import make_clip  # noqa: E402
 from test_coldstart import answer_key, blind_config, right_then_wrong  # noqa: E402
 from test_coldstart import table as table  # noqa: E402,F401 - the filter output fixture
-from test_frames_extract import config as frames_config  # noqa: E402
-from test_frames_extract import make_clip  # noqa: E402
 
 from curate.coldstart.backends import Backend, Completion, SamplingParams  # noqa: E402
 from curate.coldstart.stage import SURFACE, ColdstartConfig, run  # noqa: E402

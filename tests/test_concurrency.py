@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from helpers import make_table
 from interrupt import CURATE, SCRIPT, kill_group, manifest_matches, snapshot, start, temporaries, wait_for
-from test_frames_extract import make_clip, make_table
+from media import make_clip
 
 import curate.lock as lock
 from curate.errors import FolderBusy, UserError

@@ -14,67 +14,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import extract_config as config
+from helpers import make_table
+from media import make_clip
 from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.errors import UserError
 from curate.frames import executors
-from curate.frames.extract import ExtractConfig, run
-from curate.frames.sampling import Sampling
-from curate.frames.work import FrameSpec
+from curate.frames.extract import run
 from schemas.frames import validate_frames
 from schemas.mcq import read_mcq, write_mcq
 from schemas.rejects import REJECTS_SCHEMA
 
 CURATE = [sys.executable, "-m", "curate.cli"]
-
-
-def make_clip(path: Path, seconds: float = 1.0, size: str = "96x64", rate: int = 10) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc=duration={seconds}:size={size}:rate={rate}",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:v",
-            "libx264",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
-
-
-def make_table(path: Path, videos: list[str], per_video: int = 1, windows: dict | None = None) -> Path:
-    rows = []
-    for v in videos:
-        for q in range(per_video):
-            start, end = (windows or {}).get(v, (None, None))
-            rows.append(
-                {
-                    "id": f"t:{v}:{q}",
-                    "source": "test",
-                    "subset": None,
-                    "video": v,
-                    "question": f"q{q} about {v}?",
-                    "options": ["yes", "no"],
-                    "answer": q % 2,
-                    "problem_type": "multiple choice",
-                    "duration": None,
-                    "start": start,
-                    "end": end,
-                    "meta": "{}",
-                }
-            )
-    write_mcq(pa.Table.from_pylist(rows), path / "mcq.parquet")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +37,6 @@ def library(tmp_path_factory) -> Path:
         make_clip(root / name)
     (root / "broken.mp4").write_bytes(os.urandom(4096))
     return root
-
-
-def config(mcq: Path, root: Path, out: Path, **kw) -> ExtractConfig:
-    """Small frames by default; keyword arguments go to FrameSpec or ExtractConfig by name."""
-    shaping = {"sampling": Sampling(num_frames=4), "size": 32}
-    shaping.update({k: kw.pop(k) for k in list(kw) if k in FrameSpec.__dataclass_fields__})
-    kw.setdefault("workers", 1)
-    return ExtractConfig(mcq_dir=mcq, video_root=root, output=out, shaping=FrameSpec(**shaping), **kw)
 
 
 def shard_rows(out: Path) -> list[dict]:

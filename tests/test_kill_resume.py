@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from helpers import extract_config, make_table
 from interrupt import (
     CURATE,
     SCRIPT,
@@ -30,8 +31,7 @@ from interrupt import (
     temporaries,
     wait_for,
 )
-from test_frames_extract import config as extract_config
-from test_frames_extract import make_clip, make_table
+from media import make_clip
 
 from curate.coldstart.backends import SamplingParams
 from curate.coldstart.stage import ColdstartConfig

@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import extract_config, make_table
 from interrupt import CURATE, snapshot
-from test_frames_extract import config as extract_config
-from test_frames_extract import make_clip, make_table
+from media import make_clip
 
 import schemas.atomic
 from curate.coldstart.backends import SamplingParams

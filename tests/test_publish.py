@@ -14,7 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from test_frames_extract import config, make_clip, make_table
+from helpers import extract_config as config
+from helpers import make_table
+from media import make_clip
 from typer.testing import CliRunner
 
 from curate.cli import app

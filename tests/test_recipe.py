@@ -24,7 +24,7 @@ def llava_video(tmp_path_factory) -> Path:
     """``LLaVA-Video-178K/0_30_s_nextqa/0_30_s_nextqa_mc_qa_processed.json`` plus its videos."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg not installed")
-    from test_frames_extract import make_clip
+    from media import make_clip
 
     root = tmp_path_factory.mktemp("data") / "LLaVA-Video-178K"
     (root / "0_30_s_nextqa").mkdir(parents=True)
