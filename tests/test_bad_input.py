@@ -116,6 +116,7 @@ def test_write_failure_names_the_real_output_and_the_os_reason(tmp_path, monkeyp
     assert not out.exists()  # the run made the folder and removed it again, temporary included
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "stage, written",
     [("filter", "rejects.parquet"), ("export", "train.jsonl"), ("extract-frames", "_work/rejects-00000.parquet")],
@@ -399,6 +400,7 @@ def test_coldstart_on_the_fly_applies_the_same_rule(tree):
 # ------------------------------------------------------------------------ 8. export takes the lock
 
 
+@pytest.mark.slow
 def test_export_takes_the_lock_of_its_folder_and_clears_a_killed_export(tmp_path, filtered):
     folder = tmp_path / "exports"
     folder.mkdir()
@@ -426,6 +428,7 @@ def test_export_takes_the_lock_of_its_folder_and_clears_a_killed_export(tmp_path
         pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
 def test_a_write_outside_a_stage_lock_is_answered_the_same(tmp_path, monkeypatch, filtered, code):
     """``curate report`` writes its page without an output-folder lock: the failed write is still one line

@@ -27,6 +27,8 @@ else:  # pragma: no cover
 from curate.errors import UserError
 from curate.extras import MissingExtra, require
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / ".venv-base"
 SAMPLE = REPO / "curate" / "samples" / "0_30_s_nextqa_mc_qa_processed.json"

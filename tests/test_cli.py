@@ -75,6 +75,7 @@ def test_filter_quiet_prints_nothing(cli, tmp_path):
     assert (tmp_path / "out" / "manifest.json").is_file()
 
 
+@pytest.mark.slow
 def test_rerun_is_noop_and_force_reruns(cli, tmp_path):
     out = tmp_path / "out"
     assert cli("filter", NEXTQA, "-o", out).exit_code == 0
@@ -114,6 +115,7 @@ def test_generic_format_with_maps(cli, tmp_path):
     assert ids == ["mine:g1", "mine:g2", "mine:g3"]
 
 
+@pytest.mark.slow
 def test_duration_and_sample_options(cli, tmp_path):
     out = tmp_path / "out"
     r = cli("filter", LLAVA_MC, "-o", out, "--min-duration", "40", "--json")
@@ -122,6 +124,7 @@ def test_duration_and_sample_options(cli, tmp_path):
     assert json.loads(r.stdout)["kept"] == 3
 
 
+@pytest.mark.slow
 def test_check_videos_option(cli, tmp_path, videos):
     path = write_csv(tmp_path / "qa.csv", ["q", "v", "o1", "o2", "a"], [
         ["one?", "good.mp4", "x", "y", "0"], ["two?", "missing.mp4", "x", "y", "1"],
@@ -309,6 +312,7 @@ def test_interrupted_write_leaves_no_mcq(cli, tmp_path, monkeypatch, exc, code):
 # -------------------------------------------------------------------------------------- as a real process
 
 
+@pytest.mark.slow
 def test_subprocess_success(cli_subprocess, tmp_path):
     r = cli_subprocess("filter", NEXTQA, "-o", tmp_path / "out", "--json")
     assert r.exit_code == 0, r.stderr
@@ -317,12 +321,14 @@ def test_subprocess_success(cli_subprocess, tmp_path):
     assert read_mcq(tmp_path / "out").num_rows == 6
 
 
+@pytest.mark.slow
 def test_subprocess_user_error(cli_subprocess, tmp_path):
     path = tmp_path / "nope.json"
     r = cli_subprocess("filter", path, "-o", tmp_path / "out")
     assert_user_error(r, str(path))
 
 
+@pytest.mark.slow
 def test_subprocess_malformed_jsonl(cli_subprocess, tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"vid_name": "x", "q": "?", "a0": "a"}\n{"vid_name": \n')
@@ -330,6 +336,7 @@ def test_subprocess_malformed_jsonl(cli_subprocess, tmp_path):
     assert f"{path}:2" in line
 
 
+@pytest.mark.slow
 def test_subprocess_non_utf8_jsonl(cli_subprocess, tmp_path):
     path = tmp_path / "latin1.jsonl"
     path.write_bytes('{"problem": "caf\xe9\\nA. x\\nB. y", "solution": "A", "video_filename": "v"}\n'
@@ -337,6 +344,7 @@ def test_subprocess_non_utf8_jsonl(cli_subprocess, tmp_path):
     assert_user_error(cli_subprocess("filter", path, "-o", tmp_path / "out"), str(path))
 
 
+@pytest.mark.slow
 def test_subprocess_error_has_no_blank_line(cli_subprocess, tmp_path):
     path = tmp_path / "nope.json"
     r = cli_subprocess("filter", path, "-o", tmp_path / "out")

@@ -174,6 +174,7 @@ def test_out_of_memory_halves_the_batch(tmp_path, table):
     assert result.sampled == result.questions and all(len(c) == 1 for c in backend.calls)
 
 
+@pytest.mark.slow
 def test_frames_come_from_the_shards(tmp_path, table):
     root = tmp_path / "videos"
     for v in pl.read_parquet(table / "mcq.parquet")["video"].unique():

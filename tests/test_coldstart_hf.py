@@ -21,6 +21,8 @@ from curate.coldstart.backends import make_backend  # noqa: E402
 from curate.coldstart.backends.base import BackendError, OutOfMemory, Request, SamplingParams  # noqa: E402
 from curate.coldstart.backends.hf import HFBackend, looks_like_hub_id  # noqa: E402
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 SHORT = SamplingParams(num_samples=3, temperature=1.0, top_p=1.0, max_new_tokens=8, seed=7)
 
 

@@ -70,6 +70,7 @@ def tiny_model(tmp_path_factory) -> str:
     return build_tiny_qwen2vl(tmp_path_factory.mktemp("tiny") / "model")
 
 
+@pytest.mark.slow
 def test_generate_follows_the_offline_convention(fake_vllm, tiny_model):
     backend = make_backend("vllm", tiny_model, dtype="bfloat16")
     assert fake_vllm.llm_kwargs["model"] == tiny_model and fake_vllm.llm_kwargs["limit_mm_per_prompt"] == {"video": 1}

@@ -26,6 +26,8 @@ from curate.errors import FolderBusy, UserError
 from curate.lock import is_held, output_lock
 from pipelines.reader import iter_samples
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 SAMPLES = Path(__file__).resolve().parents[1] / "curate" / "samples"
 VIDEOS = [f"v{i:02d}.mp4" for i in range(12)]
 

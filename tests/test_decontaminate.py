@@ -114,6 +114,7 @@ def _matched(copies: dict, mirror: bool = True) -> dict:
     return {keys[q]: (r, m) for q, r, m in result.select("qid", "rid", "mirrored").iter_rows()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(TRANSFORMS))
 def test_transformed_copy_matches_its_source(copies, name):
     found = _matched(copies)
@@ -123,6 +124,7 @@ def test_transformed_copy_matches_its_source(copies, name):
     assert mirrored == {name == "mirror"}
 
 
+@pytest.mark.slow
 def test_mirror_is_caught_only_with_mirrored_hashes(copies):
     found = _matched(copies, mirror=False)
     assert not any((seed, "mirror") in found for seed in range(3))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.demo import run_demo
+
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
 
 
 def test_demo_runs_every_stage(tmp_path):

@@ -13,6 +13,8 @@ import pytest
 
 from schemas.atomic import write_json_atomic
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -85,6 +85,7 @@ def reason(path: str, decoder: str) -> str:
 # ------------------------------------------------------------------------------------- clean clip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "sampling,window",
     [
@@ -121,6 +122,7 @@ def test_window_is_honoured(clean):
     assert video.num_frames_decoded == 50  # the count is always the whole stream's
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frames", [1, 7, 37])
 def test_counts_equal_true_frame_count(clips, frames):
     path = cached(clips, f"count{frames}.mp4", media.clean_cfr, frames=frames, width=64, height=48)
@@ -191,6 +193,7 @@ def test_one_frame_video(clips):
     same(results["ffmpeg"], results["pyav"])
 
 
+@pytest.mark.slow
 def test_over_reporting_container(clips):
     """The mp4 index claims 50 frames; half the data is gone. The count is what decodes, not the claim."""
     import av
@@ -219,6 +222,7 @@ def test_over_reporting_frames_match_the_intact_file(clips):
         assert np.array_equal(frame, whole.frames[index])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "codec,name,decord_works",
     [("vp9", "vp9.webm", False), ("hevc", "hevc.mkv", True), ("av1", "av1.mp4", False)],
@@ -257,6 +261,7 @@ def test_variable_frame_rate_keeps_real_timestamps(clips):
     assert windowed.indices == [5, 6, 7, 8]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("degrees", [90, 180, 270])
 def test_rotated_video_comes_out_rotated(clips, degrees):
     path = cached(clips, f"rot{degrees}.mp4", media.rotated, degrees, frames=10, width=64, height=48)
@@ -279,6 +284,7 @@ def test_rotated_video_comes_out_rotated(clips, degrees):
     assert all(np.array_equal(np.rot90(u, turned[0]), f) for u, f in zip(upright.frames, video.frames, strict=True))
 
 
+@pytest.mark.slow
 def test_4k_frame(clips):
     path = cached(clips, "uhd.mp4", media.uhd, frames=2)
     results = decode_all(path, Sampling(num_frames=2))

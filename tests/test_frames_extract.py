@@ -46,6 +46,7 @@ def shard_rows(out: Path) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_end_to_end_outputs_and_rejects(tmp_path, library):
     mcq = make_table(tmp_path / "in", ["a.mp4", "b.mp4", "sub/c.mp4", "missing.mp4", "broken.mp4"], per_video=2)
     out = tmp_path / "out"
@@ -110,6 +111,7 @@ def _misbehaving(task, shaping):
 REAL_PROCESS = executors.process
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("how", "reason"), [("hang", "timeout"), ("crash", "crashed")])
 def test_hung_or_crashed_worker_is_rejected_and_the_run_goes_on(tmp_path, library, monkeypatch, how, reason):
     monkeypatch.setitem(MISBEHAVE, "how", how)
@@ -121,6 +123,7 @@ def test_hung_or_crashed_worker_is_rejected_and_the_run_goes_on(tmp_path, librar
     assert [(r["video"], r["reason"]) for r in rejects] == [("a.mp4", reason)]
 
 
+@pytest.mark.slow
 def test_resume_after_kill_minus_9_is_exactly_once(tmp_path):
     root = tmp_path / "videos"
     names = [f"v{i:02d}.mp4" for i in range(10)]
@@ -194,6 +197,7 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, library):
     assert nodir.exit_code == 2
 
 
+@pytest.mark.slow
 def test_ray_executor_matches_local(tmp_path, library):
     pytest.importorskip("ray")
     mcq = make_table(tmp_path / "in", ["a.mp4", "b.mp4", "broken.mp4"])

@@ -210,6 +210,7 @@ def test_encoding_errors():
 # --------------------------------------------------------------------------------------------- resize
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "shape,mode,size,expected",
     [

@@ -34,6 +34,8 @@ from curate.frames.decoders.pyav import decode_pyav
 from curate.frames.sampling import Sampling, uniform_indices
 from curate.probe import probe_video
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 SPARSE = Sampling(num_frames=7)  # decord seeks between these: where it goes wrong
 BY_TIME = Sampling(mode="fps", fps=3.0, min_frames=4, max_frames=64)
 

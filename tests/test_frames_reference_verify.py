@@ -20,6 +20,8 @@ from curate.frames.work import FrameSpec
 from curate.manifest import sha256_file
 from schemas.mcq import write_mcq
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 VIDEOS = ("a.mp4", "b.mp4", "c.vob")
 
 

@@ -38,6 +38,8 @@ from curate.coldstart.stage import ColdstartConfig
 from curate.coldstart.stage import run as run_coldstart
 from curate.frames.extract import run as run_extract
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 SAMPLES = Path(__file__).resolve().parents[1] / "curate" / "samples"
 NEXTQA = SAMPLES / "nextqa_val.csv"
 VIDEOS = [f"v{i}.mp4" for i in range(8)]

@@ -25,6 +25,8 @@ from curate.filter import run as run_filter
 from curate.frames import executors
 from curate.frames.extract import run as run_extract
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 SAMPLES = Path(__file__).resolve().parents[1] / "curate" / "samples"
 INPUTS = [SAMPLES / "nextqa_val.csv", SAMPLES / "0_30_s_nextqa_mc_qa_processed.json"]
 

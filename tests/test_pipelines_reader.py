@@ -185,6 +185,7 @@ def test_missing_frames_are_counted_and_warned(raw_folder):
     assert sorted(quiet.missing) == MISSING_IDS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_shards", [1, 2, 3, 5, 11])
 @pytest.mark.parametrize("batch_rows", [1, 16])
 def test_shards_cover_every_question_exactly_once(raw_folder, num_shards, batch_rows):
@@ -317,6 +318,7 @@ def test_jpeg_frames_without_simplejpeg_or_refused_by_it(monkeypatch):
         jpeg_frames(column, 0, 24, 64)
 
 
+@pytest.mark.slow
 def test_importing_pipelines_reader_does_not_import_torch():
     code = "import sys, pipelines, pipelines.reader; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True)
@@ -344,6 +346,7 @@ def test_torch_dataset_yields_uint8_tchw(folder):
         assert s["timestamps"].dtype == torch.float32
 
 
+@pytest.mark.slow
 def test_torch_dataloader_workers_split_without_duplicates(raw_folder):
     torch = pytest.importorskip("torch")
     from torch.utils.data import DataLoader
@@ -399,6 +402,7 @@ def test_torch_dataset_splits_across_ranks_and_workers(raw_folder, monkeypatch):
 # --- 🤗 datasets ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["png", "jpeg"])
 def test_hf_streaming_frames_are_pil_images(tmp_path, encoding):
     pytest.importorskip("datasets")
@@ -428,6 +432,7 @@ def test_hf_streaming_raw_frames_stay_bytes(raw_folder):
     np.testing.assert_array_equal(got, video_frames(int(row["video_key"][3:])))
 
 
+@pytest.mark.slow
 def test_hf_questions_with_frames_joins_every_question_once(tmp_path):
     pytest.importorskip("datasets")
     from pipelines.hf import questions_with_frames

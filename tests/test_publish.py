@@ -121,6 +121,7 @@ def front_matter(card: str) -> dict:
     return yaml.safe_load(card.split("---\n")[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("stage_name", "expected"),
     [("filter", ["mcq"]), ("frames", ["mcq", "frames"]), ("coldstart", ["exemplars", "passrate"])],
@@ -252,6 +253,7 @@ def test_card_front_matter_round_trips_through_huggingface_hub(outputs):
     assert str(parsed) == card  # the card is what huggingface_hub writes for this metadata
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["mcq.parquet", "frames/part-00000.parquet", "rejects.parquet"])
 @pytest.mark.parametrize("content", ["garbage", "wrong schema"])
 def test_bad_table_is_one_line_error_naming_the_file(tmp_path, outputs, where, content):

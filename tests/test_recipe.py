@@ -13,6 +13,8 @@ import pytest
 from curate.errors import UserError
 from curate.recipe import load_recipe, parse_sets, run_recipe, select
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = REPO / "recipes"
 SAMPLE = REPO / "curate" / "samples" / "0_30_s_nextqa_mc_qa_processed.json"

@@ -26,6 +26,8 @@ from curate.frames.extract import run as run_extract
 from curate.report import report
 from schemas.mcq import read_mcq, write_mcq
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 SAMPLES = Path(__file__).resolve().parents[1] / "curate" / "samples"
 
 

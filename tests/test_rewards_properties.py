@@ -92,6 +92,7 @@ def is_tinyllava_reward(value) -> bool:
 # ------------------------------------------------------------------------------------- single completion
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(completions)
 def test_format_scorers_never_raise(completion):
@@ -100,12 +101,14 @@ def test_format_scorers_never_raise(completion):
     assert is_tinyllava_format(tinyllava_format(completion))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(completions, st.one_of(st.integers(-10, 10**6), st.floats(allow_nan=True), st.none(), st.text(max_size=5)))
 def test_tinyllava_format_any_length(completion, length):
     assert is_tinyllava_format(tinyllava_format(completion, length))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(completions, golds, options_strategy, st.booleans())
 def test_mcq_accuracy_never_raises(completion, gold, options, require_tags):
@@ -148,12 +151,14 @@ def test_regression_score_in_range(pred, gold):
         assert value == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(completions, st.one_of(golds, st.text(max_size=60)), st.booleans())
 def test_ocr_score_never_raises(completion, gold, require_tags):
     assert in_unit(ocr_score(completion, gold, require_tags))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(completions, golds, options_strategy)
 def test_tinyllava_reward_values(completion, gold, options):
@@ -181,12 +186,14 @@ def reference_answer_block(text: str) -> str | None:
     return text[start:end] if end >= start else None
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.one_of(dense_tags, tagged_text, well_formed))
 def test_r1_format_matches_reference(text):
     assert r1_format(text) == reference_r1(text)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.one_of(dense_tags, tagged_text, well_formed))
 def test_answer_block_matches_reference(text):
@@ -195,6 +202,7 @@ def test_answer_block_matches_reference(text):
     assert answer_block(text) == reference_answer_block(text)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.one_of(dense_tags, tagged_text, well_formed), st.sampled_from(["A", "B", "C", "D"]))
 def test_mcq_accuracy_matches_reference_block(text, gold):
@@ -222,6 +230,7 @@ column = st.one_of(st.none(), st.lists(golds, max_size=4), scalars)
 batches = st.one_of(st.lists(completions, max_size=4), scalars, st.dictionaries(st.text(max_size=3), scalars))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(batches, column, column, column, st.one_of(st.none(), st.lists(st.lists(st.integers(0, 5), max_size=20),
                                                                        max_size=4), scalars))
@@ -272,6 +281,7 @@ ADVERSARIAL = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
 def test_adversarial_inputs_return_valid_values(name):
     text = ADVERSARIAL[name]

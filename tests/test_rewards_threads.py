@@ -100,6 +100,7 @@ def test_trl_batches_in_thread_pool():
         assert all(f.result() == expected for f in futures)
 
 
+@pytest.mark.slow
 def test_math_accuracy_concurrently():
     expected = [math_accuracy(c, g) for c, g in MATH_CASES]  # main thread: math-verify's own timeouts
     jobs = MATH_CASES * 4

@@ -304,6 +304,7 @@ def test_math_accuracy_conversational():
     assert math_accuracy([{"role": "assistant", "content": "\\boxed{0.5}"}], "$\\frac{1}{2}$") == 1.0
 
 
+@pytest.mark.slow
 def test_math_accuracy_off_the_main_thread():
     # Off the main thread signal.alarm cannot be used: the work goes to the helper process.
     assert in_thread(math_accuracy, "\\boxed{0.5}", "$\\frac{1}{2}$") == 1.0

@@ -51,6 +51,8 @@ from curate.cli import app  # noqa: E402
 from curate.coldstart.tiny_model import _tokenizer  # noqa: E402
 from rewards.gold import pack_gold  # noqa: E402
 
+pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "examples" / "easyr1" / "config.yaml"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
