@@ -43,6 +43,7 @@ NOT_OFFERED = {
         "shaping.encoding",
         "shaping.jpeg_quality",
         "shaping.decoder",
+        "shaping.device",
     },
 }
 
@@ -123,6 +124,8 @@ CASES = [
     (EXTRACT_ARGS + ["--encoding", "gif"], "--encoding", ["gif", "jpeg"]),
     (EXTRACT_ARGS + ["--sampling", "random"], "--sampling", ["random", "uniform"]),
     (EXTRACT_ARGS + ["--executor", "slurm"], "--executor", ["slurm", "ray"]),
+    (EXTRACT_ARGS + ["--device", "gpu0"], "--device", ["gpu0", "cuda"]),
+    (EXTRACT_ARGS + ["--device", "cuda", "--decoder", "pyav"], "--decoder", ["cuda"]),
     (COLDSTART_ARGS + ["--temperature", "-1"], "--temperature", ["0"]),
     (COLDSTART_ARGS + ["--top-p", "0"], "--top-p", ["greater than 0"]),
     (COLDSTART_ARGS + ["--top-p", "2"], "--top-p", ["1"]),

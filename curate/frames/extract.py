@@ -92,6 +92,7 @@ SURFACE = Surface(
         "encoding": "shaping.encoding",
         "jpeg_quality": "shaping.jpeg_quality",
         "decoder": "shaping.decoder",
+        "device": "shaping.device",
     },
     argument="input",
 )
@@ -119,7 +120,7 @@ def _check(config: ExtractConfig) -> None:
     if not config.video_root.is_dir():
         raise UserError(f"{config.video_root}: --video-root is not a directory")
     try:
-        check_decoder(config.shaping.decoder)
+        check_decoder(config.shaping.decoder, config.shaping.device)
     except ValueError as exc:
         raise UserError(f"--decoder: {exc}") from None
 

@@ -47,6 +47,11 @@ class FrameSpec:
     encoding: str = option("jpeg", "How frames are stored.", choices=ENCODINGS)
     jpeg_quality: int = option(90, "JPEG quality (1–100).", ge=1, le=100)
     decoder: str = option("auto", "Video decoder.", choices=_decoders)
+    device: str = option(
+        "cpu",
+        "Where videos are decoded: cpu, or cuda / cuda:N (torchcodec on NVDEC; auto then tries it first).",
+        pattern=r"^(cpu|cuda(:\d+)?)$",
+    )
 
 
 def process(task: Task, shaping: FrameSpec) -> dict:
@@ -62,7 +67,7 @@ def process(task: Task, shaping: FrameSpec) -> dict:
 
     mode, size, max_pixels = shaping.resize, shaping.size, shaping.max_pixels
     geometry = partial(picture_size, mode=mode, size=size, max_pixels=max_pixels)
-    device = getattr(shaping, "device", "cpu")  # the lead's --device option; CPU until it is wired in
+    device = shaping.device
     try:
         video = decode(task.path, shaping.sampling, task.start, task.end, shaping.decoder, geometry, device)
     except VideoError as exc:
