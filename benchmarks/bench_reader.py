@@ -36,7 +36,7 @@ Usage
 
 Goals from the issue: reading a sample from the shards at least 50× faster than decoding it from the mp4
 with JPEG q90 shards, 150× with ``raw`` shards (the same clips extracted a second time with
-``encoding="raw"``: uint8 pixels, zstd-compressed Parquet). The last line printed is
+``encoding="raw"``: uint8 pixels, uncompressed Parquet). The last line printed is
 ``ratio (decode / shard read): jpeg N×, raw M×`` (PyAV best-case decode, the faster threading, over the
 ``pipelines.reader`` per-sample time).
 """
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         timings = time_passes(
             {
                 "(i) shards, pipelines.reader (per sample over all samples)": lambda: reader_pass(reader),
-                "(i) raw shards, pipelines.reader (zstd Parquet, 16x384x384x3)": lambda: reader_pass(raw_reader),
+                "(i) raw shards, pipelines.reader (uncompressed, 16x384x384x3)": lambda: reader_pass(raw_reader),
                 "(i) shards, direct: read_row_group + 16 JPEG decodes": per_row(direct_read, rows),
                 "(ii) mp4, PyAV sequential, convert only the 16, AUTO threads": per_row(pyav_decode, rows),
                 "(ii) mp4, the same, FFmpeg's default single thread": per_row(lambda r: pyav_decode(r, False), rows),
