@@ -24,6 +24,10 @@ from curate.frames.extract import SURFACE as EXTRACT
 from curate.frames.extract import ExtractConfig
 from curate.frames.verify import SURFACE as VERIFY
 from curate.frames.verify import VerifyConfig
+from curate.publish import SURFACE as PUBLISH
+from curate.publish import PublishConfig
+from curate.report import SURFACE as REPORT
+from curate.report import ReportConfig
 
 app = typer.Typer(
     add_completion=False,
@@ -206,47 +210,26 @@ def run_command(
         )
 
 
-@app.command("publish")
-def publish_command(
-    directory: Annotated[Path, typer.Argument(help="An output folder of curate filter, extract-frames or coldstart.")],
-    repo_id: Annotated[str, typer.Option("--repo-id", help="Hub dataset repository, OWNER/NAME.")],
-    private: Annotated[bool, typer.Option("--private/--public", help="Repository visibility (new repos).")] = True,
-    revision: Annotated[str | None, typer.Option(help="Branch to push to (created if missing).")] = None,
-    dry_run: Annotated[
-        bool, typer.Option(help="Print the file plan and the card (with --json: as JSON); touch no network.")
-    ] = False,
-    license: Annotated[str | None, typer.Option("--license", help="License id for the card, e.g. cc-by-4.0.")] = None,
-    citation: Annotated[str | None, typer.Option(help="BibTeX text, or a file holding it.")] = None,
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
+@PUBLISH.command(app, "publish", OUTPUT_FLAGS)
+def publish_command(config: PublishConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Turn an output folder into a 🤗 Hub dataset repository (data/<config>/…, README.md card)."""
-    from curate.publish import publish
+    from curate.publish import run
 
     with user_errors():
-        result = publish(
-            directory, repo_id, private=private, revision=revision, dry_run=dry_run, license=license, citation=citation
-        )
-    if dry_run and not (as_json or quiet):  # the plan and the card are a dry run's output: stdout, verbatim
+        result = run(config)
+    if config.dry_run and not (as_json or quiet):  # the plan and the card are a dry run's output: stdout, verbatim
         print("\n".join(result.lines()))
     else:
         emit(result.summary(), as_json, quiet, result.lines())
 
 
-@app.command("report")
-def report_command(
-    directory: Annotated[Path, typer.Argument(help="An output folder of any stage.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file (default DIR/report.html).")] = None,
-    videos: Annotated[int, typer.Option(help="Videos in the contact sheet.")] = 4,
-    frames: Annotated[int, typer.Option(help="Frames per video in the contact sheet.")] = 8,
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
+@REPORT.command(app, "report", OUTPUT_FLAGS)
+def report_command(config: ReportConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Write a self-contained HTML report with plots and a contact sheet of frames."""
-    from curate.report import report
+    from curate.report import run
 
     with user_errors():
-        path = report(directory, output, videos=videos, frames_per_video=frames)
+        path = run(config)
         emit({"report": str(path)}, as_json, quiet, [f"report → {path}"])
 
 

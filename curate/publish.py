@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 from curate.errors import UserError
 from curate.extras import require
 from curate.lock import output_lock
+from curate.options import Surface, config, option
 from curate.output_tables import open_table, read_table
 from curate.templates import render
 from schemas.atomic import atomic_path
@@ -452,6 +453,38 @@ def _upload(api: Any, staging: Path, repo_id: str, private: bool, revision: str 
         )
         calls.append("upload_folder")
     return str(getattr(url, "url", url) or f"https://huggingface.co/datasets/{repo_id}")
+
+
+@config
+class PublishConfig:
+    """The options of ``curate publish`` (and of a recipe's publish step)."""
+
+    directory: Path = option(help="An output folder of filter, extract-frames, coldstart or decontaminate.")
+    repo_id: str = option(help="Hub dataset repository, OWNER/NAME.", pattern=r"^[^/\s]+/[^/\s]+$")
+    private: bool = option(True, "Repository visibility (new repos).", flag="--private/--public")
+    revision: str | None = option(None, "Branch to push to (created if missing).", min_length=1)
+    dry_run: bool = option(False, "Print the file plan and the card (with --json: as JSON); touch no network.")
+    license: str | None = option(None, "License id for the card, e.g. cc-by-4.0.", min_length=1)
+    citation: str | None = option(None, "BibTeX text, or a file holding it.")
+    staging: Path | None = option(None, "Folder the repository is laid out in (default: DIRECTORY/_publish).")
+
+
+SURFACE = Surface(PublishConfig, {"input": "directory"}, argument="input")
+
+
+def run(config: PublishConfig, api: Any = None) -> PublishResult:
+    """:func:`publish` with the options of ``config``."""
+    return publish(
+        config.directory,
+        config.repo_id,
+        config.private,
+        config.revision,
+        config.dry_run,
+        config.license,
+        config.citation,
+        api,
+        staging=config.staging,
+    )
 
 
 def publish(

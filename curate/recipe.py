@@ -19,8 +19,9 @@ A recipe is YAML::
 Options are the flags of ``curate <stage>`` (``--include-subset`` → ``include-subset``; a repeatable flag
 takes a list or a single value; ``--map`` is ``map``); the positional argument is ``input`` (``inputs``,
 a list, for filter). A step without ``input`` reads the previous step's output. ``publish`` takes
-``input``, ``repo-id`` and the keyword arguments of :func:`curate.publish.publish` (``private``,
-``revision``, ``license``, ``citation``, ``staging``; ``dry-run`` defaults to true in a recipe).
+``input``, ``repo-id``, ``private``, ``revision``, ``license``, ``citation`` and ``staging``; ``dry-run``
+defaults to true in a recipe. Every step's options are validated by its stage's config
+(:class:`curate.options.Surface`) when the recipe is loaded.
 ``${NAME}`` is a var, ``${stages.NAME.output}`` a step's output (also ``.input``); an option that is
 exactly one ``${NAME}`` keeps the var's type. Relative paths resolve against ``base_dir`` (default: the
 recipe file's folder); absolute paths and Hub ids are kept as written (a ``model`` is resolved only when
@@ -55,13 +56,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
-import inspect
 import json
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +72,7 @@ from curate.export import SURFACE as EXPORT
 from curate.filter import SURFACE as FILTER
 from curate.frames.extract import SURFACE as EXTRACT
 from curate.options import Surface
+from curate.publish import SURFACE as PUBLISH
 
 STAGES = ("filter", "extract-frames", "coldstart", "export", "publish")
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
@@ -80,13 +80,13 @@ EXECUTORS = ("local", "ray")
 RAY_STAGES = ("filter", "extract-frames", "coldstart")  # the stages with a Ray path (--executor ray)
 
 # the stages whose options are a config's (curate.options.Surface): names, types, defaults and bounds
-SURFACES: dict[str, Surface] = {"filter": FILTER, "extract-frames": EXTRACT, "coldstart": COLDSTART, "export": EXPORT}
-# publish: option name (underscores) → "path" (resolved against the base folder) or "str"
-OPTIONS: dict[str, dict[str, str]] = {
-    # plus the other keyword arguments curate.publish.publish accepts (checked when the step runs)
-    "publish": {"input": "path", "repo_id": "str", "dry_run": "bool", "private": "bool", "staging": "path"},
+SURFACES: dict[str, Surface] = {
+    "filter": FILTER,
+    "extract-frames": EXTRACT,
+    "coldstart": COLDSTART,
+    "export": EXPORT,
+    "publish": PUBLISH,
 }
-REQUIRED = {"publish": ("input", "repo_id")}
 
 
 @dataclass
@@ -117,7 +117,7 @@ class StepResult:
     name: str
     stage: str
     output: Path | None
-    status: str  # "ran", "skipped" (up to date) or "unavailable" (a dry-run publish without curate.publish)
+    status: str  # "ran", "skipped" (up to date) or "unavailable" (a dry-run publish without the publish extra)
     summary: dict = field(default_factory=dict)
 
 
@@ -185,14 +185,12 @@ def _kind(stage: str, key: str) -> str:
     ``model``/``template`` only when they name a file; anything else is left to the config's validation."""
     if stage == "coldstart" and key in ("model", "template"):
         return key
-    if stage in SURFACES:
-        flag = SURFACES[stage].flags.get(key)
-        if flag is None:
-            return "any"
-        if flag.is_list():
-            return "paths" if flag.is_path() else "list"
-        return "path" if flag.is_path() else "any"
-    return OPTIONS[stage].get(key, "any")
+    flag = SURFACES[stage].flags.get(key)
+    if flag is None:
+        return "any"
+    if flag.is_list():
+        return "paths" if flag.is_path() else "list"
+    return "path" if flag.is_path() else "any"
 
 
 def _coerce(stage: str, key: str, value: Any, base: Path, where: str) -> Any:
@@ -212,10 +210,6 @@ def _coerce(stage: str, key: str, value: Any, base: Path, where: str) -> Any:
             return str(candidate) if str(value).endswith((".jinja", ".j2")) or candidate.is_file() else str(value)
         if kind == "list":  # a repeatable flag: a list or a single value
             return [str(v) for v in (value if isinstance(value, list) else [value])]
-        if kind == "str":
-            return str(value)
-        if kind == "bool" and not isinstance(value, bool):
-            raise ValueError
     except (TypeError, ValueError):
         raise UserError(f"{where}: {key.replace('_', '-')} {value!r}: expected {kind}") from None
     return value
@@ -289,16 +283,11 @@ def load_recipe(
         options = {_key(k): v for k, v in (entry.get("options") or {}).items()}
         options.update(step_sets.get(name, {}))
         options = {k: _substitute(v, lookup, where) for k, v in options.items()}
-        if stage != "publish":
-            known = (
-                set(SURFACES[stage].flags) | ({"input"} if stage == "filter" else set())
-                if stage in SURFACES
-                else set(OPTIONS[stage])
-            )
-            bad = sorted(set(options) - known)
-            if bad:
-                names = ", ".join(b.replace("_", "-") for b in bad)
-                raise UserError(f"{where}: unknown option(s) for {stage}: {names}")
+        known = set(SURFACES[stage].flags) | ({"input"} if stage == "filter" else set())  # input: inputs' alias
+        bad = sorted(set(options) - known)
+        if bad:
+            names = ", ".join(b.replace("_", "-") for b in bad)
+            raise UserError(f"{where}: unknown option(s) for {stage}: {names}")
         if stage != "filter" and options.get("input") is None and steps:
             options["input"] = steps[-1].output if steps[-1].output is not None else steps[-1].input
         if stage == "filter" and "input" in options:
@@ -306,13 +295,12 @@ def load_recipe(
         if stage == "publish":
             options.setdefault("dry_run", True)
         options = {k: _coerce(stage, k, v, base, where) for k, v in options.items()}
-        required = SURFACES[stage].required() if stage in SURFACES else REQUIRED[stage]
+        required = SURFACES[stage].required()
         missing = [m.replace("_", "-") for m in required if options.get(m) in (None, [])]
         if missing:
             raise UserError(f"{where}: missing option(s) for {stage}: {', '.join(missing)}")
         step = Step(name, stage, options)
-        if stage in SURFACES:
-            step_config(step, where=f"{where}: ")  # every value checked against the stage's config before any step runs
+        step_config(step, where=f"{where}: ")  # every value checked against the stage's config before any step runs
         steps.append(step)
         by_name[name] = step
     return Recipe(path, base, variables, steps)
@@ -442,33 +430,24 @@ def _export(step: Step, ctx: dict) -> StepResult:
 
 
 def _publish(step: Step, ctx: dict) -> StepResult:
-    o = dict(step.options)
-    try:
-        module = importlib.import_module("curate.publish")
-    except ImportError:
-        module = None
-    if module is None or not hasattr(module, "publish"):
-        if o.get("dry_run"):
-            return StepResult(step.name, step.stage, None, "unavailable", {"reason": "curate.publish not available"})
-        raise UserError(f"step {step.name!r}: curate publish is not available in this installation")
-    digest = _digest(step, [o["input"]])
+    from curate.extras import MissingExtra
+    from curate.publish import run
+
+    config = step_config(step)
+    digest = _digest(step, [config.directory])
     if _sidecar_matches(step, digest):
         return StepResult(step.name, step.stage, None, "skipped")
-    directory, repo_id = o.pop("input"), o.pop("repo_id")
-    params = inspect.signature(module.publish).parameters
-    bad = sorted(set(o) - (set(params) - {"directory", "repo_id", "api", "echo"}))
-    if bad:
-        names = ", ".join(b.replace("_", "-") for b in bad)
-        raise UserError(f"step {step.name!r}: unknown option(s) for publish: {names}")
-    result = module.publish(directory, repo_id, **o)
-    if ctx.get("echo") is not None and getattr(result, "dry_run", False):  # publish returns its plan; we show it
+    try:
+        result = run(config)
+    except MissingExtra as exc:
+        if config.dry_run:  # a base install plans no upload: the step says why it did nothing
+            return StepResult(step.name, step.stage, None, "unavailable", {"reason": str(exc)})
+        raise
+    if ctx.get("echo") is not None and config.dry_run:  # publish returns its plan and card; the caller shows them
         for line in result.lines():
             ctx["echo"](line)
     _write_sidecar(step, digest)
-    if hasattr(result, "__dataclass_fields__"):
-        result = asdict(result)
-    summary = {k: v for k, v in result.items() if k != "plan"} if isinstance(result, dict) else {}
-    return StepResult(step.name, step.stage, None, "ran", _jsonable(summary))
+    return StepResult(step.name, step.stage, None, "ran", _jsonable(result.summary()))
 
 
 STEP_RUNNERS: dict[str, Callable[[Step, dict], StepResult]] = {

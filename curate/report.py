@@ -20,6 +20,7 @@ from pathlib import Path
 
 from curate.errors import UserError
 from curate.extras import require
+from curate.options import Surface, config, option
 from curate.output_tables import open_table, read_table
 from curate.templates import render
 from schemas.atomic import atomic_path
@@ -275,6 +276,27 @@ def _stats(directory: Path) -> dict:
     if not isinstance(stats, dict):
         raise UserError(f"{path}: expected a JSON object (curate filter's statistics)")
     return stats
+
+
+@config
+class ReportConfig:
+    """The options of ``curate report``."""
+
+    directory: Path = option(help="An output folder of any stage.")
+    output: Path | None = option(None, "HTML file (default DIRECTORY/report.html).", short="-o")
+    videos: int = option(4, "Videos in the contact sheet.", ge=0, le=1000)
+    frames: int = option(8, "Frames per video in the contact sheet.", ge=1, le=256)
+    pairs: int = option(6, "Matched frame pairs shown for a decontaminate folder.", ge=0, le=1000)
+
+
+SURFACE = Surface(ReportConfig, argument="directory")
+
+
+def run(config: ReportConfig) -> Path:
+    """:func:`report` with the options of ``config``; the page's path."""
+    return report(
+        config.directory, config.output, videos=config.videos, frames_per_video=config.frames, pairs=config.pairs
+    )
 
 
 def report(

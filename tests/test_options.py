@@ -19,6 +19,8 @@ from curate.filter import SURFACE as FILTER
 from curate.frames.extract import SURFACE as EXTRACT
 from curate.frames.verify import SURFACE as VERIFY
 from curate.options import INT64_MAX, fields_of
+from curate.publish import SURFACE as PUBLISH
+from curate.report import SURFACE as REPORT
 
 SURFACES = {
     "filter": FILTER,
@@ -29,6 +31,8 @@ SURFACES = {
     "verify": VERIFY,
     "decontaminate": DECONTAMINATE,
     "dedup": DEDUP,
+    "publish": PUBLISH,
+    "report": REPORT,
 }
 # config fields a command does not offer, on purpose: coldstart decodes on the fly with the default
 # geometry apart from --num-frames/--size (extract-frames is where frames are shaped)
@@ -142,6 +146,9 @@ CASES = [
     (COLDSTART_ARGS + ["--backend", "openai", "--base-url", "localhost:8000"], "--base-url", ["localhost:8000"]),
     (COLDSTART_ARGS + ["--model", ""], "--model", ["1 character"]),
     (["export", "in", "--to", "tensorflow", "-o", "{out}"], "--to", ["tensorflow", "verl"]),
+    (["publish", "{out}", "--repo-id", "no-slash"], "--repo-id", ["no-slash"]),
+    (["report", "{out}", "--frames", "0"], "--frames", ["1"]),
+    (["report", "{out}", "--videos", "-1"], "--videos", ["0"]),
     (["demo", "-o", "{out}", "--videos", "0"], "--videos", ["1"]),
     (["demo", "-o", "{out}", "--videos", "-3"], "--videos", ["1"]),
     (["verify", "{out}", "--videos", "0"], "--videos", ["1"]),
