@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 
 from curate.probe import Probe, probe_many
-from curate.ray_cluster import connect
+from curate.ray_cluster import session
 
 BATCH = 16  # paths per Ray task: enough to amortise a task's start, few enough to spread a small run
 
@@ -32,17 +32,17 @@ def probe_on_ray(
     unique = list(dict.fromkeys(paths))
     if not unique:
         return {}
-    connect()
     import ray
 
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    dataset = ray.data.from_items([{"path": p} for p in unique]).map_batches(
-        _probe_batch, fn_kwargs={"threads": workers}, batch_size=BATCH, batch_format="numpy"
-    )
     results: dict[str, Probe] = {}
-    for row in dataset.iter_rows():
-        probe = Probe(**json.loads(str(row["probe"])))
-        results[probe.path] = probe
-        if on_done is not None:
-            on_done()
+    with session():  # a connection this call makes is closed when it is done
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        dataset = ray.data.from_items([{"path": p} for p in unique]).map_batches(
+            _probe_batch, fn_kwargs={"threads": workers}, batch_size=BATCH, batch_format="numpy"
+        )
+        for row in dataset.iter_rows():
+            probe = Probe(**json.loads(str(row["probe"])))
+            results[probe.path] = probe
+            if on_done is not None:
+                on_done()
     return results

@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 
 from curate.coldstart import inputs
 from curate.frames.encode import decode_frames
-from curate.ray_cluster import connect, error_cause
+from curate.ray_cluster import error_cause, session
 from schemas.atomic import write_parquet_atomic
 
 QUESTION_FIELDS = ("id", "question", "options", "answer", "video", "video_key", "start", "end")
@@ -164,7 +164,11 @@ def sample_on_ray(
         if backend is not None:
             backend.close()
         return 0, 0, info
-    connect(config.address)
+    with session(config.address):  # a connection this call makes is closed when it is done
+        return _sample(config, batches, backend, tick, counts, info)
+
+
+def _sample(config, batches: list, backend, tick, counts: dict, info: dict) -> tuple[int, int, dict]:
     import ray
 
     ray.data.DataContext.get_current().enable_progress_bars = False

@@ -145,19 +145,20 @@ def run_ray(
     tasks = list(tasks)
     if not tasks:
         return
-    from curate.ray_cluster import connect
+    from curate.ray_cluster import session
 
-    connect(num_cpus=workers)  # the run's connection (a recipe's, RAY_ADDRESS), else a local instance
     by_key = {t.video_key: t for t in tasks}
     items = [
         {"video_key": t.video_key, "video": t.video, "path": t.path, "start": t.start, "end": t.end} for t in tasks
     ]
-    dataset = ray.data.from_items(items).map_batches(
-        _process_batch, fn_kwargs={"shaping": shaping, "timeout": timeout}, batch_size=4, batch_format="numpy"
-    )
-    for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
-        for key, result in zip(batch["video_key"], batch["result"], strict=True):
-            on_result(by_key[str(key)], pickle.loads(result))
+    # the run's connection (a recipe's, RAY_ADDRESS), else a local instance this stage closes when done
+    with session(num_cpus=workers):
+        dataset = ray.data.from_items(items).map_batches(
+            _process_batch, fn_kwargs={"shaping": shaping, "timeout": timeout}, batch_size=4, batch_format="numpy"
+        )
+        for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
+            for key, result in zip(batch["video_key"], batch["result"], strict=True):
+                on_result(by_key[str(key)], pickle.loads(result))
 
 
 RUNNERS = {"local": run_local, "ray": run_ray}
