@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -243,3 +244,17 @@ def extract_config(mcq: Path, root: Path, out: Path, **kw) -> ExtractConfig:  # 
     shaping.update({k: kw.pop(k) for k in list(kw) if k in FrameSpec.__dataclass_fields__})
     kw.setdefault("workers", 1)
     return ExtractConfig(mcq_dir=mcq, video_root=root, output=out, shaping=FrameSpec(**shaping), **kw)
+
+
+def llava_video_layout(root: Path) -> Path:
+    """``root/LLaVA-Video-178K/0_30_s_nextqa/0_30_s_nextqa_mc_qa_processed.json`` (the bundled sample) plus
+    a 2 s clip for each of its videos: the layout the TinyLLaVA recipe reads. Returns the dataset folder."""
+    from media import make_clip
+
+    sample = REPO_ROOT / "curate" / "samples" / "0_30_s_nextqa_mc_qa_processed.json"
+    data = root / "LLaVA-Video-178K"
+    (data / "0_30_s_nextqa").mkdir(parents=True)
+    shutil.copy(sample, data / "0_30_s_nextqa" / sample.name)
+    for video in sorted({r["video"] for r in json.loads(sample.read_text(encoding="utf-8"))}):
+        make_clip(data / video, seconds=2.0)
+    return data

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import llava_video_layout
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -119,14 +120,7 @@ def test_help_and_version(base, tmp_path):
 def llava_video(tmp_path_factory) -> Path:
     if shutil.which("ffmpeg") is None:
         pytest.fail("ffmpeg is required (scripts/setup.sh installs it)")
-    from media import make_clip
-
-    root = tmp_path_factory.mktemp("data") / "LLaVA-Video-178K"
-    (root / "0_30_s_nextqa").mkdir(parents=True)
-    shutil.copy(SAMPLE, root / "0_30_s_nextqa" / SAMPLE.name)
-    for video in sorted({r["video"] for r in json.loads(SAMPLE.read_text(encoding="utf-8"))}):
-        make_clip(root / video, seconds=2.0)
-    return root
+    return llava_video_layout(tmp_path_factory.mktemp("data"))
 
 
 def test_core_commands_run(base, llava_video, tmp_path):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import media
 import pytest
+from interrupt import alive
 
 CHILD = """
 import subprocess
@@ -37,14 +38,6 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_text()
     except OSError:
         return ""
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 @pytest.mark.slow

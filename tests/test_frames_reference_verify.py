@@ -11,14 +11,13 @@ import media
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers import run_cli
+from helpers import make_table, run_cli
 
 from curate.frames.extract import ExtractConfig, run
 from curate.frames.sampling import Sampling
 from curate.frames.verify import verify
 from curate.frames.work import FrameSpec
 from curate.manifest import sha256_file
-from schemas.mcq import write_mcq
 
 pytestmark = pytest.mark.slow  # the whole module: models, Ray, real processes or Chromium (-m 'not slow' skips it)
 
@@ -37,24 +36,7 @@ def library(tmp_path_factory) -> Path:
 
 
 def extract(tmp_path: Path, library: Path, encoding: str) -> Path:
-    rows = [
-        {
-            "id": f"t:{video}",
-            "source": "test",
-            "subset": None,
-            "video": video,
-            "question": f"what is in {video}?",
-            "options": ["bars", "cats"],
-            "answer": 0,
-            "problem_type": "multiple choice",
-            "duration": None,
-            "start": None,
-            "end": None,
-            "meta": "{}",
-        }
-        for video in VIDEOS
-    ]
-    write_mcq(pa.Table.from_pylist(rows), tmp_path / "in" / "mcq.parquet")
+    make_table(tmp_path / "in", list(VIDEOS))
     out = tmp_path / "out"
     shaping = FrameSpec(sampling=Sampling(num_frames=6), size=48, resize="short-side", encoding=encoding)
     result = run(ExtractConfig(tmp_path / "in", library, out, shaping=shaping, workers=1))

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import llava_video_layout
 
 from curate.errors import UserError
 from curate.recipe import load_recipe, parse_sets, run_recipe, select
@@ -26,14 +27,7 @@ def llava_video(tmp_path_factory) -> Path:
     """``LLaVA-Video-178K/0_30_s_nextqa/0_30_s_nextqa_mc_qa_processed.json`` plus its videos."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg not installed")
-    from media import make_clip
-
-    root = tmp_path_factory.mktemp("data") / "LLaVA-Video-178K"
-    (root / "0_30_s_nextqa").mkdir(parents=True)
-    shutil.copy(SAMPLE, root / "0_30_s_nextqa" / SAMPLE.name)
-    for video in sorted({r["video"] for r in json.loads(SAMPLE.read_text(encoding="utf-8"))}):
-        make_clip(root / video, seconds=2.0)
-    return root
+    return llava_video_layout(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")
