@@ -386,8 +386,9 @@ def run(config: ExportConfig) -> ExportResult:
             config.stored_frames,
             config.frames_dir,
         )
-        extra = {"rows": rows}
-        manifest.write(output.parent, STAGE, fp, described, inputs, [output.name], SURFACE, config, name, extra)
+        manifest.write(
+            output.parent, STAGE, fp, described, inputs, [output.name], SURFACE, config, name=name, extra={"rows": rows}
+        )
         return ExportResult(output, rows)
 
 

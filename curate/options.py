@@ -91,11 +91,6 @@ def fields_of(cls) -> dict[str, FieldInfo]:
     return cls.__pydantic_fields__
 
 
-def default(cls, name: str) -> Any:
-    """The default of field ``name`` of a :func:`config` class (calling its factory)."""
-    return fields_of(cls)[name].get_default(call_default_factory=True)
-
-
 # ----------------------------------------------------------------------------------------- surfaces
 
 
