@@ -60,6 +60,8 @@ class VideoQAIterableDataset(IterableDataset):
     ``output``: ``"torch"`` → ``frames`` is a uint8 tensor ``(T, C, H, W)`` and ``timestamps`` a float32
     tensor; ``"numpy"`` → uint8 ``(T, H, W, C)`` array; ``"pil"`` → a list of RGB PIL images.
     ``shuffle_seed`` (+ the epoch set by :meth:`set_epoch`) shuffles row groups and videos locally.
+    ``decode_threads``: threads decoding one video's JPEG frames (:mod:`pipelines.reader`); default 1 in
+    a DataLoader worker process, the reader's default (``min(4, CPUs)``) in the main process.
     """
 
     def __init__(
@@ -71,10 +73,12 @@ class VideoQAIterableDataset(IterableDataset):
         instruction: str | None = R1_INSTRUCTION,
         split_by_rank: bool = True,
         batch_rows: int = DEFAULT_BATCH_ROWS,
+        decode_threads: int | None = None,
     ) -> None:
         if output not in OUTPUTS:
             raise ValueError(f"output={output!r}: expected one of {OUTPUTS}")
         self.reader = VideoQAReader(directory, instruction=instruction, batch_rows=batch_rows)
+        self.decode_threads = decode_threads
         self.output = output
         self.shuffle_seed = shuffle_seed
         self.split_by_rank = split_by_rank
@@ -100,8 +104,14 @@ class VideoQAIterableDataset(IterableDataset):
         shard_index, num_shards = self.shard()
         seed = None if self.shuffle_seed is None else self.shuffle_seed + self.epoch
         as_ = "pil" if self.output == "pil" else "numpy"
+        threads = self.decode_threads
+        if threads is None and get_worker_info() is not None:
+            threads = 1  # the DataLoader's worker processes already decode side by side
         last: tuple[Any, torch.Tensor] | None = None  # the questions of one video share one tensor
-        for sample in self.reader.iter(as_=as_, shard_index=shard_index, num_shards=num_shards, shuffle_seed=seed):
+        samples = self.reader.iter(
+            as_=as_, shard_index=shard_index, num_shards=num_shards, shuffle_seed=seed, decode_threads=threads
+        )
+        for sample in samples:
             if self.output == "torch":
                 frames = sample["frames"]
                 if last is None or last[0] is not frames:

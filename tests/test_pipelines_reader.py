@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -316,6 +317,71 @@ def test_jpeg_frames_without_simplejpeg_or_refused_by_it(monkeypatch):
     monkeypatch.undo()
     with pytest.raises(ValueError, match="jpeg frame is 48x64, expected 24x64"):  # another size: Pillow's error
         jpeg_frames(column, 0, 24, 64)
+
+
+@pytest.mark.parametrize("threads", [2, 3, 8])
+def test_jpeg_frames_on_threads_are_the_same_pixels(threads):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.reader import jpeg_frames
+
+    data = [encode(f, "jpeg") for f in np.concatenate([textured_frames(2), textured_frames(3)])[:7]]
+    column = pa.array([[{"bytes": b, "path": str(i)} for i, b in enumerate(data)]], type=FRAMES_TYPE)
+    want = jpeg_frames(column, 0, 48, 64)
+    with ThreadPoolExecutor(threads - 1) as pool:
+        np.testing.assert_array_equal(jpeg_frames(column, 0, 48, 64, pool, threads), want)
+        with pytest.raises(ValueError, match="jpeg frame is 48x64, expected 24x64"):  # a worker's error is raised
+            jpeg_frames(column, 0, 24, 64, pool, threads)
+
+
+def test_decode_threads_give_the_same_samples(folder):
+    root, encoding, _ = folder
+    reader = VideoQAReader(root, warn_missing=False, batch_rows=3, decode_threads=1)
+    one = {s["id"]: s["frames"] for s in reader.iter()}
+    for threads in (2, 5):
+        many = {s["id"]: s["frames"] for s in reader.iter(decode_threads=threads)}
+        assert many.keys() == one.keys()
+        for qid, frames in many.items():
+            np.testing.assert_array_equal(frames, one[qid])
+    assert VideoQAReader(root, warn_missing=False).decode_threads == min(4, len(os.sched_getaffinity(0)))
+    with pytest.raises(ValueError, match="decode_threads=0"):
+        reader.iter(decode_threads=0)
+
+
+@pytest.mark.parametrize("encoding", ["raw", "jpeg"])
+def test_shards_of_extract_frames_and_older_shards_read_the_same(tmp_path, encoding):
+    """ShardWriter's shards (no dictionary and no statistics for the frames, 64 MiB pages) and shards
+    written with Parquet's defaults, as before, give the same samples; small columns keep statistics."""
+    from curate.frames.extract import ShardWriter
+
+    new, old = tmp_path / "new", tmp_path / "old"
+    build_folder(old, encoding)
+    new.mkdir()
+    (new / "mcq.parquet").write_bytes((old / "mcq.parquet").read_bytes())
+    writer = ShardWriter(new)
+    for path in sorted((old / "frames").glob("part-*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            writer.add(row)
+    writer.flush()
+    [shard] = sorted((new / "frames").glob("part-*.parquet"))
+    columns = pq.ParquetFile(shard).metadata.row_group(0).to_dict()["columns"]
+    by_path = {c["path_in_schema"]: c for c in columns}
+    frames = by_path["frames.list.element.bytes"]
+    assert frames["statistics"] is None and not any("DICTIONARY" in e for e in frames["encodings"])
+    assert by_path["video_key"]["statistics"] is not None
+    old_columns = pq.ParquetFile(sorted((old / "frames").glob("part-*.parquet"))[0]).metadata.row_group(0).to_dict()
+    old_frames = {c["path_in_schema"]: c for c in old_columns["columns"]}["frames.list.element.bytes"]
+    assert any("DICTIONARY" in e for e in old_frames["encodings"])  # the older layout really is another one
+
+    def samples(root):
+        return {s["id"]: s for s in VideoQAReader(root, warn_missing=False, batch_rows=2).iter()}
+
+    got, want = samples(new), samples(old)
+    assert got.keys() == want.keys() and len(got) > 0
+    for qid, sample in got.items():
+        np.testing.assert_array_equal(sample["frames"], want[qid]["frames"])
+        np.testing.assert_array_equal(sample["timestamps"], want[qid]["timestamps"])
+        assert sample["prompt"] == want[qid]["prompt"]
 
 
 @pytest.mark.slow

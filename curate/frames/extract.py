@@ -164,6 +164,10 @@ class ShardWriter:
         if self.rows:
             table = with_hub_features(validate_frames(pa.Table.from_pylist(self.rows, schema=FRAMES_SCHEMA)))
             per_row = max(1, self.bytes // len(self.rows))
+            # dictionaries and min/max statistics only for the flat columns (video_key, fps, ...): the
+            # frames are PLAIN pages (up to 64 MiB, a whole row's frames) that a memory-mapped read copies
+            # out without decoding — 16 raw frames of 384² in ~0.7 ms instead of ~5 ms
+            flat = [f.name for f in table.schema if not pa.types.is_nested(f.type)]
             write_parquet_atomic(
                 table,
                 self.frames_dir / f"part-{self.next_index:05d}.parquet",
@@ -171,6 +175,9 @@ class ShardWriter:
                 # stored frames are never compressed again: JPEG/PNG are already, and raw is the
                 # encoding chosen for reading speed (zstd costs 10 ms per 16 frames of 384², lz4 9, none 7)
                 compression="none",
+                use_dictionary=flat,
+                write_statistics=flat,
+                data_page_size=64 << 20,
             )
             self.next_index += 1
             self.rows, self.bytes = [], 0
