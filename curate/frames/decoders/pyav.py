@@ -149,23 +149,33 @@ def pyav_pass(
     return presentation_times(raw, base, time_base, fps), kept
 
 
-def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry = None):
+def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry = None, skip: bool = False):
     """Decode the :func:`curate.frames.seek.plan` ``runs`` of an open container: ``({index: RGB frame},
     frames decoded)``, or None when the decoder disagrees with the index (then the caller decodes it all).
 
     For each run: seek to its keyframe (``av_seek_frame`` backward by its pts; where that lands past it, by
     its dts), check that the first packet is a keyframe at or before it, then decode on. Frames shown
     before that landing keyframe (the leading pictures of an open GOP, which reference the GOP before) are
-    dropped; every other frame must carry exactly the next pts of the index in presentation order — a frame
-    the decoder skipped or invented stops it (None)."""
+    dropped; every other frame must carry the next pts of the index in presentation order — a frame the
+    decoder skipped or invented stops it (None).
+
+    With ``skip`` (:func:`nonref_skip` found nothing against the decoder) packets are sent one by one with
+    ``skip_frame`` set per packet: DEFAULT for a packet whose pts is a wanted frame's, NONREF for the others,
+    so the decoder drops the unwanted frames no other frame references (``AVDISCARD_NONREF``; frame threads
+    copy the setting from the user's context when each packet is submitted, ``update_context_from_user``).
+    The frames that come out are the reference frames and the wanted ones, so a frame may now pass over
+    pts of the index — never a wanted one's: every frame must still carry a pts of the index later than the
+    previous frame's, and every wanted frame must come out. A skipped frame is not decoded, so not counted."""
     import av
 
     order = sorted(index.packet_pts)
     rank = {p: i for i, p in enumerate(order)}
+    context = stream.codec_context
     kept: dict[int, np.ndarray] = {}
     decoded = 0
     for run in runs:
-        wanted, last = set(run.targets), max(run.targets)
+        targets = sorted(run.targets)
+        wanted_pts = {order[i] for i in targets}
         landed = land(container, stream, run)
         if landed is None:
             return None
@@ -173,26 +183,66 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
         floor, expect = first.pts, rank.get(first.pts)
         if expect is None:
             return None
+        done = 0  # targets out so far
         try:
             for packet in itertools.chain([first], packets):
+                if skip:
+                    mode = "DEFAULT" if packet.pts is None or packet.pts in wanted_pts else "NONREF"
+                    if context.skip_frame != mode:
+                        context.skip_frame = mode
                 for frame in stream.decode(packet):
                     decoded += 1
                     if frame.pts is None:
                         return None
                     if frame.pts < floor:
                         continue
-                    if expect >= len(order) or frame.pts != order[expect]:
+                    at = rank.get(frame.pts)
+                    if at is None or at < expect or (at > expect and not skip):
                         return None
-                    if expect in wanted:
-                        kept[expect] = to_rgb(frame, geometry)
-                    expect += 1
-                if expect > last:
+                    if done < len(targets) and at > targets[done]:  # a wanted frame never came out
+                        return None
+                    if done < len(targets) and at == targets[done]:
+                        kept[at] = to_rgb(frame, geometry)
+                        done += 1
+                    expect = at + 1
+                if done == len(targets):
                     break
         except av.error.FFmpegError:
             return None
-        if expect <= last:
+        if done < len(targets):
             return None
     return kept, decoded
+
+
+SKIP_THREADS = "AUTO"
+NONREF_DECODERS = ("h264", "hevc", "vp9", "mpeg1video", "mpeg2video", "mpeg4")
+
+
+def nonref_skip(stream) -> str | None:
+    """Why ``stream``'s decoder cannot be trusted to skip, per packet, exactly the frames no other frame
+    references (``skip_frame`` NONREF), or None.
+
+    FFmpeg's own decoders in :data:`NONREF_DECODERS` read ``skip_frame`` for each picture and drop only
+    pictures the bitstream marks unreferenced: H.264 ``nal_ref_idc == 0``; HEVC sub-layer non-reference NAL
+    types (``*_N``) — unreferenced only when the stream has one temporal sub-layer (a higher sub-layer may
+    reference them), so HEVC needs an ``hvcC`` record saying so (``numTemporalLayers == 1``); VP9 frames that
+    refresh no reference slot; MPEG-1/2/4 Part 2 B-frames. libdav1d (AV1) reads the setting once, when
+    opened, so AV1 is decoded whole."""
+    context = stream.codec_context
+    name = context.codec.name
+    if name not in NONREF_DECODERS:
+        return f"decoder {name!r} does not skip non-reference frames per packet"
+    if name == "hevc" and hevc_temporal_layers(context.extradata) != 1:
+        return "HEVC without a single temporal sub-layer: its sub-layer non-reference pictures may be referenced"
+    return None
+
+
+def hevc_temporal_layers(extradata: bytes | None) -> int:
+    """``numTemporalLayers`` of an ``hvcC`` record (ISO/IEC 14496-15: byte 21, bits 5..3); 0 when unknown
+    (no record, an Annex B stream, or the record says it does not know)."""
+    if not extradata or len(extradata) < 23 or extradata[0] != 1:
+        return 0
+    return (extradata[21] >> 3) & 0b111
 
 
 def land(container, stream, run: seek.Run):
@@ -219,12 +269,15 @@ def decode_pyav(
     end: float | None = None,
     geometry: Geometry = None,
     sparse: bool | None = None,
+    nonref: bool = True,
 ) -> DecodedVideo:
     """PyAV decoder, the reference (see the module docstring). ``sparse``: None decides from the index
     (:func:`curate.frames.seek.untrusted`, then :func:`curate.frames.seek.plan`'s runs — one run from the
     first packet is a sequential decode that stops after the last sampled frame); False always decodes the
     whole stream counting frames (the reference); True is None but for tests, which ask for a seek per
-    GOP (``seek_cost`` 0) to exercise seeking on small clips."""
+    GOP (``seek_cost`` 0) to exercise seeking on small clips. ``nonref``: on a trusted index, skip the
+    unwanted frames nothing references (:func:`pyav_runs`, where :func:`nonref_skip` allows; False: decode
+    every frame of the runs, for comparisons)."""
     from curate.probe import read_index
 
     spent = 0
@@ -232,7 +285,8 @@ def decode_pyav(
         stream = container.streams.video[0]
         fps, claimed = pyav_rate(container, stream)
         if sparse is not False:
-            stream.thread_type = "AUTO"
+            skip = nonref and nonref_skip(stream) is None
+            stream.thread_type = SKIP_THREADS if skip else "AUTO"
             index = read_index(container)
             spent = 1  # read_index decodes the first frame (for its rotation)
             if seek.untrusted(index) is None:
@@ -240,7 +294,7 @@ def decode_pyav(
                 rate = measured_fps(index.fps, timestamps)
                 indices = choose(timestamps, rate, sampling, start, end)
                 runs = seek.plan(index, indices, seek_cost=0 if sparse else seek.SEEK_COST)
-                got = pyav_runs(container, stream, index, runs, geometry)
+                got = pyav_runs(container, stream, index, runs, geometry, skip)
                 if got is not None:
                     kept, decoded = got
                     size = shown_size(stream.codec_context.height, stream.codec_context.width, index.rotation)
