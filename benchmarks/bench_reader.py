@@ -7,7 +7,8 @@ What is measured
          384×384, JPEG quality 90), two ways:
 
          * ``pipelines.reader`` — ``VideoQAReader(DIR).iter()`` over every sample (one question per clip,
-           so one JPEG decode of 16 frames per sample), total / samples; opening the reader (reading
+           so one JPEG decode of 16 frames per sample), total / samples, with its default
+           ``decode_threads`` (``min(4, CPUs)``) and with 1 thread; opening the reader (reading
            ``mcq.parquet`` and the shards' ``video_key`` column, once per epoch) is timed apart;
          * a direct single-row read — ``pq.ParquetFile(shard).read_row_group(g, columns=["frames"])``, the
            row taken out and its 16 JPEGs decoded with Pillow into one array; per sample, for every row.
@@ -36,7 +37,10 @@ Usage
 
 Goals from the issue: reading a sample from the shards at least 50× faster than decoding it from the mp4
 with JPEG q90 shards, 150× with ``raw`` shards (the same clips extracted a second time with
-``encoding="raw"``: uint8 pixels, uncompressed Parquet). The last line printed is
+``encoding="raw"``: uint8 pixels, uncompressed Parquet). For comparison the raw shards are also rewritten
+the way ``extract-frames`` wrote them before issue 12 (uncompressed, but Parquet's default dictionary
+pages, statistics and 1 MiB pages for the frames too) and read through ``pipelines.reader``. The last line
+printed is
 ``ratio (decode / shard read): jpeg N×, raw M×`` (PyAV best-case decode, the faster threading, over the
 ``pipelines.reader`` per-sample time).
 """
@@ -110,10 +114,23 @@ def locate(out: Path, root: Path) -> list[Row]:
 # --------------------------------------------------------------------------------------------------
 
 
-def open_reader(out: Path):
+def open_reader(out: Path, **kwargs):
     from pipelines.reader import VideoQAReader
 
-    return VideoQAReader(out)
+    return VideoQAReader(out, **kwargs)
+
+
+def rewrite_as_before(out: Path, before: Path) -> None:
+    """A copy of the folder ``out`` whose shards are written with Parquet's defaults apart from
+    ``compression="none"``: the layout of ``extract-frames`` shards before issue 12."""
+    import pyarrow.parquet as pq
+
+    (before / "frames").mkdir(parents=True)
+    (before / "mcq.parquet").write_bytes((out / "mcq.parquet").read_bytes())
+    for shard in sorted((out / "frames").glob("part-*.parquet")):
+        pf = pq.ParquetFile(shard)
+        rows = max(pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups))
+        pq.write_table(pf.read(), before / "frames" / shard.name, compression="none", row_group_size=rows)
 
 
 def reader_pass(reader) -> int:
@@ -258,11 +275,16 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         reader = open_reader(out)
         opened = time.perf_counter() - start
+        one_thread = open_reader(out, decode_threads=1)
         raw_reader = open_reader(raw_out)
+        rewrite_as_before(raw_out, tmp / "frames_raw_before")
+        raw_before = open_reader(tmp / "frames_raw_before")
         timings = time_passes(
             {
-                "(i) shards, pipelines.reader (per sample over all samples)": lambda: reader_pass(reader),
+                f"(i) shards, pipelines.reader ({reader.decode_threads} decode threads)": lambda: reader_pass(reader),
+                "(i) shards, pipelines.reader (1 decode thread)": lambda: reader_pass(one_thread),
                 "(i) raw shards, pipelines.reader (uncompressed, 16x384x384x3)": lambda: reader_pass(raw_reader),
+                "(i) raw shards as written before issue 12, pipelines.reader": lambda: reader_pass(raw_before),
                 "(i) shards, direct: read_row_group + 16 JPEG decodes": per_row(direct_read, rows),
                 "(ii) mp4, PyAV sequential, convert only the 16, AUTO threads": per_row(pyav_decode, rows),
                 "(ii) mp4, the same, FFmpeg's default single thread": per_row(lambda r: pyav_decode(r, False), rows),
@@ -274,11 +296,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"\none sample = 16 frames as uint8 (T, H, W, C); best of {args.repeat} passes over {len(rows)} samples "
-        f"(median in its column); {os.cpu_count()} CPUs; python {sys.version.split()[0]}"
+        f"(median in its column); {os.cpu_count()} CPUs; python {sys.version.split()[0]}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end"
     )
     print(f"opening the reader (mcq.parquet + the shards' video_key column, once per epoch): {opened * 1e3:.1f} ms")
     print_table(results)
-    reader_t, raw_t, direct_t, pyav_auto, pyav_single, decord_t = (t for _, t in results)
+    reader_t, _, raw_t, _, direct_t, pyav_auto, pyav_single, decord_t = (t for _, t in results)
     pyav_t = min(pyav_auto, pyav_single, key=lambda t: t.best)
     print(f"PyAV best case: {pyav_t.best * 1e3:.1f} ms per sample (the faster of its two rows)")
     print(
