@@ -465,6 +465,31 @@ def test_torch_dataset_splits_across_ranks_and_workers(raw_folder, monkeypatch):
     assert Counter(s["id"] for s in ds) == Counter(list(expected))
 
 
+def test_torch_dataset_decodes_on_one_thread_in_a_dataloader_worker(raw_folder, monkeypatch):
+    pytest.importorskip("torch")
+    import pipelines.torch_dataset as td
+
+    root, _ = raw_folder
+    asked: list[int | None] = []
+
+    def iter_spy(real):
+        def spy(**kwargs):
+            asked.append(kwargs["decode_threads"])
+            return real(**kwargs)
+
+        return spy
+
+    for threads in (None, 3):
+        with pytest.warns(MissingFramesWarning):
+            ds = td.VideoQAIterableDataset(root, output="numpy", decode_threads=threads)
+        monkeypatch.setattr(ds.reader, "iter", iter_spy(ds.reader.iter))
+        monkeypatch.setattr(td, "get_worker_info", lambda: None)
+        next(iter(ds))
+        monkeypatch.setattr(td, "get_worker_info", lambda: type("Info", (), {"id": 0, "num_workers": 1})())
+        next(iter(ds))
+    assert asked == [None, 1, 3, 3]  # None: the reader's default; told a number, that number
+
+
 # --- 🤗 datasets ----------------------------------------------------------------------------------
 
 
