@@ -22,6 +22,7 @@ from curate.frames.decoders.common import (
     sample,
     scaled_size,
 )
+from curate.frames.decoders.nonref import NalFormat, nal_format, unreferenced
 from curate.frames.sampling import Sampling, choose
 
 
@@ -149,7 +150,7 @@ def pyav_pass(
     return presentation_times(raw, base, time_base, fps), kept
 
 
-def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry = None, skip: bool = False):
+def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry = None, skip: NalFormat | None = None):
     """Decode the :func:`curate.frames.seek.plan` ``runs`` of an open container: ``({index: RGB frame},
     frames decoded)``, or None when the decoder disagrees with the index (then the caller decodes it all).
 
@@ -159,13 +160,12 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
     dropped; every other frame must carry the next pts of the index in presentation order — a frame the
     decoder skipped or invented stops it (None).
 
-    With ``skip`` (:func:`nonref_skip` found nothing against the decoder) packets are sent one by one with
-    ``skip_frame`` set per packet: DEFAULT for a packet whose pts is a wanted frame's, NONREF for the others,
-    so the decoder drops the unwanted frames no other frame references (``AVDISCARD_NONREF``; frame threads
-    copy the setting from the user's context when each packet is submitted, ``update_context_from_user``).
-    The frames that come out are the reference frames and the wanted ones, so a frame may now pass over
-    pts of the index — never a wanted one's: every frame must still carry a pts of the index later than the
-    previous frame's, and every wanted frame must come out. A skipped frame is not decoded, so not counted."""
+    With ``skip`` (the stream's :class:`~curate.frames.decoders.nonref.NalFormat`) each packet is sent with
+    ``skip_frame`` DEFAULT when its pts is a wanted frame's and NONREF otherwise, so the decoder drops the
+    unwanted pictures nothing references. Which ones it drops is read from the packets
+    (:func:`~curate.frames.decoders.nonref.unreferenced`), so the check stays exact: the next frame out may
+    pass over a pts of the index only where that packet was sent with NONREF and holds an unreferenced
+    picture. A skipped frame is not decoded, so not counted."""
     import av
 
     order = sorted(index.packet_pts)
@@ -174,8 +174,8 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
     kept: dict[int, np.ndarray] = {}
     decoded = 0
     for run in runs:
-        targets = sorted(run.targets)
-        wanted_pts = {order[i] for i in targets}
+        wanted, last = set(run.targets), max(run.targets)
+        wanted_pts = {order[i] for i in wanted}
         landed = land(container, stream, run)
         if landed is None:
             return None
@@ -183,13 +183,15 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
         floor, expect = first.pts, rank.get(first.pts)
         if expect is None:
             return None
-        done = 0  # targets out so far
+        dropped: set[int] = set()  # ranks sent with NONREF whose picture nothing references
         try:
             for packet in itertools.chain([first], packets):
-                if skip:
+                if skip is not None:
                     mode = "DEFAULT" if packet.pts is None or packet.pts in wanted_pts else "NONREF"
                     if context.skip_frame != mode:
                         context.skip_frame = mode
+                    if mode == "NONREF" and packet.pts in rank and unreferenced(packet, skip):
+                        dropped.add(rank[packet.pts])
                 for frame in stream.decode(packet):
                     decoded += 1
                     if frame.pts is None:
@@ -197,52 +199,21 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
                     if frame.pts < floor:
                         continue
                     at = rank.get(frame.pts)
-                    if at is None or at < expect or (at > expect and not skip):
+                    if at is None or at < expect or any(i not in dropped for i in range(expect, at)):
                         return None
-                    if done < len(targets) and at > targets[done]:  # a wanted frame never came out
-                        return None
-                    if done < len(targets) and at == targets[done]:
+                    if at in wanted:
                         kept[at] = to_rgb(frame, geometry)
-                        done += 1
                     expect = at + 1
-                if done == len(targets):
+                if expect > last:
                     break
         except av.error.FFmpegError:
             return None
-        if done < len(targets):
+        if expect <= last:
             return None
     return kept, decoded
 
 
 SKIP_THREADS = "AUTO"
-NONREF_DECODERS = ("h264", "hevc", "vp9", "mpeg1video", "mpeg2video", "mpeg4")
-
-
-def nonref_skip(stream) -> str | None:
-    """Why ``stream``'s decoder cannot be trusted to skip, per packet, exactly the frames no other frame
-    references (``skip_frame`` NONREF), or None.
-
-    FFmpeg's own decoders in :data:`NONREF_DECODERS` read ``skip_frame`` for each picture and drop only
-    pictures the bitstream marks unreferenced: H.264 ``nal_ref_idc == 0``; HEVC sub-layer non-reference NAL
-    types (``*_N``) — unreferenced only when the stream has one temporal sub-layer (a higher sub-layer may
-    reference them), so HEVC needs an ``hvcC`` record saying so (``numTemporalLayers == 1``); VP9 frames that
-    refresh no reference slot; MPEG-1/2/4 Part 2 B-frames. libdav1d (AV1) reads the setting once, when
-    opened, so AV1 is decoded whole."""
-    context = stream.codec_context
-    name = context.codec.name
-    if name not in NONREF_DECODERS:
-        return f"decoder {name!r} does not skip non-reference frames per packet"
-    if name == "hevc" and hevc_temporal_layers(context.extradata) != 1:
-        return "HEVC without a single temporal sub-layer: its sub-layer non-reference pictures may be referenced"
-    return None
-
-
-def hevc_temporal_layers(extradata: bytes | None) -> int:
-    """``numTemporalLayers`` of an ``hvcC`` record (ISO/IEC 14496-15: byte 21, bits 5..3); 0 when unknown
-    (no record, an Annex B stream, or the record says it does not know)."""
-    if not extradata or len(extradata) < 23 or extradata[0] != 1:
-        return 0
-    return (extradata[21] >> 3) & 0b111
 
 
 def land(container, stream, run: seek.Run):
@@ -276,7 +247,8 @@ def decode_pyav(
     first packet is a sequential decode that stops after the last sampled frame); False always decodes the
     whole stream counting frames (the reference); True is None but for tests, which ask for a seek per
     GOP (``seek_cost`` 0) to exercise seeking on small clips. ``nonref``: on a trusted index, skip the
-    unwanted frames nothing references (:func:`pyav_runs`, where :func:`nonref_skip` allows; False: decode
+    unwanted frames nothing references (:func:`pyav_runs`, where
+    :func:`~curate.frames.decoders.nonref.nal_format` allows; False: decode
     every frame of the runs, for comparisons)."""
     from curate.probe import read_index
 
@@ -285,8 +257,9 @@ def decode_pyav(
         stream = container.streams.video[0]
         fps, claimed = pyav_rate(container, stream)
         if sparse is not False:
-            skip = nonref and nonref_skip(stream) is None
-            stream.thread_type = SKIP_THREADS if skip else "AUTO"
+            form = nal_format(stream) if nonref else None
+            skip = form if isinstance(form, NalFormat) else None
+            stream.thread_type = SKIP_THREADS if skip is not None else "AUTO"
             index = read_index(container)
             spent = 1  # read_index decodes the first frame (for its rotation)
             if seek.untrusted(index) is None:

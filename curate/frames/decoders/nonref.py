@@ -1,0 +1,80 @@
+"""Which packets hold a picture no other picture references — what FFmpeg's ``skip_frame = NONREF`` drops.
+
+PyAV's sparse and sequential runs (:func:`curate.frames.decoders.pyav.pyav_runs`) send an unwanted packet
+with ``AVCodecContext.skip_frame`` NONREF; FFmpeg's H.264 and HEVC decoders then skip it when its NAL units
+say nothing references it, so its frame never comes out. To still check every packet of a run against the
+index, the run reads the same bit the decoder reads, from the packet's first slice NAL unit:
+
+- **H.264** (``avcC`` in mp4/Matroska: NAL units prefixed by their ``lengthSizeMinusOne + 1``-byte size):
+  a slice (type 1, or 5 for IDR) with ``nal_ref_idc == 0`` (header bits 6..5). FFmpeg's ``h264dec.c`` skips
+  every NAL unit with ``ref_idc == 0`` but SEI when ``skip_frame >= AVDISCARD_NONREF``.
+- **HEVC** (``hvcC``): a VCL NAL unit (type 0–31) of a sub-layer non-reference type — TRAIL_N, TSA_N,
+  STSA_N, RADL_N, RASL_N, RSV_VCL_N10/12/14: the even types up to 14 (FFmpeg's ``ff_hevc_nal_is_nonref``).
+  Such a picture may still be referenced by a *higher* temporal sub-layer, so HEVC is skipped only when the
+  ``hvcC`` record says the stream has one (``numTemporalLayers == 1``).
+
+Anything else (other codecs, Annex B extradata, libdav1d for AV1, which reads ``skip_frame`` once when
+opened) is decoded whole: :func:`nal_format` says why. Frame threads see a per-packet change: FFmpeg's
+``pthread_frame.c`` copies ``skip_frame`` from the caller's context into the worker's as each packet is
+submitted (``submit_packet`` → ``update_context_from_user``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+H264_SLICES = (1, 5)  # coded slice of a non-IDR / IDR picture
+HEVC_NONREF = frozenset(range(0, 15, 2))  # TRAIL_N … RSV_VCL_N14
+
+
+@dataclass(frozen=True)
+class NalFormat:
+    """How to read a stream's packets: ``codec`` (``h264``/``hevc``) and the size prefix's byte count."""
+
+    codec: str
+    length_size: int
+
+
+def nal_format(stream) -> NalFormat | str:
+    """The :class:`NalFormat` of a PyAV video ``stream`` whose decoder skips non-reference pictures per
+    packet, or why it cannot be used (module docstring)."""
+    context = stream.codec_context
+    name = context.codec.name
+    record = bytes(context.extradata or b"")
+    if name not in ("h264", "hevc"):
+        return f"decoder {name!r} is not one whose non-reference pictures are skipped"
+    if len(record) < (7 if name == "h264" else 23) or record[0] != 1:
+        return f"{name} without an {'avcC' if name == 'h264' else 'hvcC'} record (Annex B)"
+    if name == "h264":
+        return NalFormat("h264", (record[4] & 0b11) + 1)
+    if hevc_temporal_layers(record) != 1:
+        return "HEVC without a single temporal sub-layer: its sub-layer non-reference pictures may be referenced"
+    return NalFormat("hevc", (record[21] & 0b11) + 1)
+
+
+def hevc_temporal_layers(record: bytes | None) -> int:
+    """``numTemporalLayers`` of an ``hvcC`` record (ISO/IEC 14496-15: byte 21, bits 5..3); 0 when unknown
+    (no record, Annex B parameter sets, or a record that says it does not know)."""
+    if not record or len(record) < 23 or record[0] != 1:
+        return 0
+    return (record[21] >> 3) & 0b111
+
+
+def unreferenced(data, form: NalFormat) -> bool:
+    """Whether the packet ``data`` (bytes or a buffer) holds a picture nothing references, read from its
+    first slice NAL unit; False when it holds none or is cut short."""
+    view = memoryview(data)
+    at, size = 0, form.length_size
+    while at + size < len(view):
+        length = int.from_bytes(view[at : at + size], "big")
+        header = view[at + size]
+        at += size + length
+        if form.codec == "h264":
+            kind = header & 0x1F
+            if kind in H264_SLICES:
+                return header & 0x60 == 0
+        else:
+            kind = (header >> 1) & 0x3F
+            if kind < 32:
+                return kind in HEVC_NONREF
+    return False
