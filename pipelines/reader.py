@@ -322,17 +322,26 @@ class VideoQAReader:
     ) -> Iterator[dict[str, Any]]:
         # threads start on the first JPEG row and stop when the pass ends or the generator is closed
         pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="jpeg-decode") if threads > 1 else None
+        path, pf = None, None  # the last shard opened, kept while its row groups follow each other
         try:
             for group in groups:
-                yield from self._iter_group(group, start, stop, as_, rng, _Decode(pool, threads))
+                if group.path != path:
+                    path, pf = group.path, open_shard(group.path)
+                yield from self._iter_group(pf, group, start, stop, as_, rng, _Decode(pool, threads))
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
 
     def _iter_group(
-        self, group: _RowGroup, start: int, stop: int, as_: str, rng: random.Random | None, decode: _Decode
+        self,
+        pf: pq.ParquetFile,
+        group: _RowGroup,
+        start: int,
+        stop: int,
+        as_: str,
+        rng: random.Random | None,
+        decode: _Decode,
     ) -> Iterator[dict[str, Any]]:
-        pf = open_shard(group.path)
         offset = group.start
         batches = pf.iter_batches(
             batch_size=self.batch_rows, row_groups=[group.index], columns=FRAME_COLUMNS, use_threads=False
