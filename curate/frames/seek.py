@@ -29,7 +29,7 @@ pictures nothing references (about 44 % of x264-default H.264), so a packet deco
 fraction ``f`` of references, and decoding on past a gap of ``g`` packets costs ``f · g`` rather than ``g``.
 The plan still counts packets sent: which packets are references is read from their data while decoding,
 not from the index, and the choice only moves where the next keyframe lies between ``seek_cost`` and
-``seek_cost / f`` packets past a run's end (16–36 packets at f = 0.44) — seeking there costs about what
+``seek_cost / f`` packets past a run's end (16–29 packets at f ≈ 0.56) — seeking there costs about what
 decoding on would. :func:`planned_frames` (decord, torchcodec) counts every packet: they do not skip.
 """
 
