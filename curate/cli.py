@@ -5,31 +5,26 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from curate import __version__
-from curate.coldstart.stage import SURFACE as COLDSTART
-from curate.coldstart.stage import ColdstartConfig
-from curate.console import emit, progress, stderr, user_errors
-from curate.decontaminate.config import DECONTAMINATE, DEDUP, DecontaminateConfig, DedupConfig
-from curate.demo import SURFACE as DEMO
-from curate.demo import DemoConfig
-from curate.export import SURFACE as EXPORT
-from curate.export import ExportConfig
-from curate.filter import SURFACE as FILTER
-from curate.filter import FilterConfig
-from curate.frames.extract import SURFACE as EXTRACT
-from curate.frames.extract import ExtractConfig
-from curate.frames.verify import SURFACE as VERIFY
-from curate.frames.verify import VerifyConfig
-from curate.publish import SURFACE as PUBLISH
-from curate.publish import PublishConfig
-from curate.report import SURFACE as REPORT
-from curate.report import ReportConfig
+from curate.console import emit, progress, user_errors
+from curate.options import LazyTyper
 
-app = typer.Typer(
+if TYPE_CHECKING:  # the configs' modules are imported when their command runs (LazyTyper)
+    from curate.coldstart.stage import ColdstartConfig
+    from curate.decontaminate.config import DecontaminateConfig, DedupConfig
+    from curate.demo import DemoConfig
+    from curate.export import ExportConfig
+    from curate.filter import FilterConfig
+    from curate.frames.extract import ExtractConfig
+    from curate.frames.verify import VerifyConfig
+    from curate.publish import PublishConfig
+    from curate.report import ReportConfig
+
+app = LazyTyper(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -61,7 +56,7 @@ def main(
     """videoqa-rl curation stages."""
 
 
-@FILTER.command(app, "filter", OUTPUT_FLAGS)
+@app.lazy_command("filter", "curate.filter:SURFACE", OUTPUT_FLAGS)
 def filter_command(config: FilterConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Read Video-QA annotations and write one clean multiple-choice table (mcq.parquet)."""
     from curate.filter import run
@@ -89,7 +84,7 @@ def filter_command(config: FilterConfig, quiet: bool = False, as_json: bool = Fa
         emit(summary, as_json, quiet, lines)
 
 
-@EXPORT.command(app, "export", OUTPUT_FLAGS)
+@app.lazy_command("export", "curate.export:SURFACE", OUTPUT_FLAGS)
 def export_command(config: ExportConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Write the multiple-choice table in a trainer's input format."""
     from curate.export import run
@@ -101,7 +96,7 @@ def export_command(config: ExportConfig, quiet: bool = False, as_json: bool = Fa
         emit(summary, as_json, quiet, [f"wrote {result.rows} rows for {config.to} → {result.output}{done}"])
 
 
-@EXTRACT.command(app, "extract-frames", OUTPUT_FLAGS)
+@app.lazy_command("extract-frames", "curate.frames.extract:SURFACE", OUTPUT_FLAGS)
 def extract_frames_command(config: ExtractConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Decode each distinct video once into Parquet frame shards trainers stream."""
     from curate.frames.extract import run
@@ -120,7 +115,7 @@ def extract_frames_command(config: ExtractConfig, quiet: bool = False, as_json: 
         emit(summary, as_json, quiet, lines)
 
 
-@COLDSTART.command(app, "coldstart", OUTPUT_FLAGS)
+@app.lazy_command("coldstart", "curate.coldstart.stage:SURFACE", OUTPUT_FLAGS)
 def coldstart_command(config: ColdstartConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Sample reasoning from a model, keep what the rewards verify, write SFT data and pass rates."""
     from curate.coldstart.stage import run
@@ -139,11 +134,12 @@ def coldstart_command(config: ColdstartConfig, quiet: bool = False, as_json: boo
         emit({"output": str(output), **result.run["counts"], **rate}, as_json, quiet, lines)
 
 
-@DEMO.command(app, "demo", [parameter("as_json", Json, False)])
+@app.lazy_command("demo", "curate.demo:SURFACE", [parameter("as_json", Json, False)])
 def demo_command(config: DemoConfig, as_json: bool = False) -> None:
     """Run filter → extract-frames → rewards → coldstart on an embedded synthetic sample."""
     from rich.table import Table
 
+    from curate.console import stderr
     from curate.demo import run
 
     output = config.output
@@ -161,7 +157,7 @@ def demo_command(config: DemoConfig, as_json: bool = False) -> None:
     stderr.print(f"outputs: {output}/filter, {output}/frames, {output}/coldstart")
 
 
-@app.command("run")
+@app.lazy_command("run")
 def run_command(
     recipe: Annotated[Path, typer.Argument(help="A recipe YAML (see recipes/).")],
     executor: Annotated[
@@ -182,6 +178,7 @@ def run_command(
     as_json: Json = False,
 ) -> None:
     """Run a recipe: filter → extract-frames → coldstart → export → publish, skipping steps already done."""
+    from curate.console import stderr
     from curate.recipe import run_recipe
 
     with user_errors():
@@ -210,7 +207,7 @@ def run_command(
         )
 
 
-@PUBLISH.command(app, "publish", OUTPUT_FLAGS)
+@app.lazy_command("publish", "curate.publish:SURFACE", OUTPUT_FLAGS)
 def publish_command(config: PublishConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Turn an output folder into a 🤗 Hub dataset repository (data/<config>/…, README.md card)."""
     from curate.publish import run
@@ -223,7 +220,7 @@ def publish_command(config: PublishConfig, quiet: bool = False, as_json: bool = 
         emit(result.summary(), as_json, quiet, result.lines())
 
 
-@REPORT.command(app, "report", OUTPUT_FLAGS)
+@app.lazy_command("report", "curate.report:SURFACE", OUTPUT_FLAGS)
 def report_command(config: ReportConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Write a self-contained HTML report with plots and a contact sheet of frames."""
     from curate.report import run
@@ -233,7 +230,7 @@ def report_command(config: ReportConfig, quiet: bool = False, as_json: bool = Fa
         emit({"report": str(path)}, as_json, quiet, [f"report → {path}"])
 
 
-@VERIFY.command(app, "verify", OUTPUT_FLAGS)
+@app.lazy_command("verify", "curate.frames.verify:SURFACE", OUTPUT_FLAGS)
 def verify_command(config: VerifyConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Check an output folder against its manifest (and with --decode, against its videos); exit 1 on any
     mismatch."""
@@ -260,7 +257,7 @@ def verify_command(config: VerifyConfig, quiet: bool = False, as_json: bool = Fa
         raise typer.Exit(1)
 
 
-@DECONTAMINATE.command(app, "decontaminate", OUTPUT_FLAGS)
+@app.lazy_command("decontaminate", "curate.decontaminate.config:DECONTAMINATE", OUTPUT_FLAGS)
 def decontaminate_command(config: DecontaminateConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Drop training questions whose video (by id or content) or question is in an evaluation benchmark."""
     from curate.decontaminate.stage import run, summary
@@ -278,7 +275,7 @@ def decontaminate_command(config: DecontaminateConfig, quiet: bool = False, as_j
         emit(summary(result), as_json, quiet, lines)
 
 
-@DEDUP.command(app, "dedup", OUTPUT_FLAGS)
+@app.lazy_command("dedup", "curate.decontaminate.config:DEDUP", OUTPUT_FLAGS)
 def dedup_command(config: DedupConfig, quiet: bool = False, as_json: bool = False) -> None:
     """Find the same video in several training sources and keep its questions once (from the first source)."""
     from curate.decontaminate.dedup import run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -10,26 +11,40 @@ import traceback
 from collections.abc import Callable, Iterator
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from curate.errors import UserError
 from schemas.errors import SchemaError, WriteError
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)  # long paths stay on one line
+
+@functools.cache
+def console():
+    """The rich console on stderr, made on first use: importing rich costs start-up that a ``--quiet``
+    run never needs."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)  # long paths stay on one line
 
 
-class RateColumn(TextColumn):
-    """Items per second of a task."""
+def __getattr__(name: str):
+    if name == "stderr":  # ``from curate.console import stderr``: the same console
+        return console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def __init__(self) -> None:
-        super().__init__("")
 
-    def render(self, task):  # noqa: D102 - rich API
-        from rich.text import Text
+def _rate_column():
+    """A rich column: items per second of a task."""
+    from rich.progress import TextColumn
+    from rich.text import Text
 
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:.1f}/s")
+    class RateColumn(TextColumn):
+        def __init__(self) -> None:
+            super().__init__("")
+
+        def render(self, task):  # noqa: D102 - rich API
+            speed = task.finished_speed or task.speed
+            return Text("" if speed is None else f"{speed:.1f}/s")
+
+    return RateColumn()
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -62,13 +77,15 @@ def progress(description: str, quiet: bool) -> Iterator[Callable[[int], Callable
     if quiet:
         yield lambda total: lambda: None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        RateColumn(),
+        _rate_column(),
         TimeRemainingColumn(),
-        console=stderr,
+        console=console(),
         transient=True,
     )
 
@@ -94,4 +111,4 @@ def emit(summary: dict, as_json: bool, quiet: bool, lines: list[str]) -> None:
         print(json.dumps(summary, ensure_ascii=False))
     elif not quiet:
         for line in lines:
-            stderr.print(line)
+            console().print(line)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -29,6 +29,7 @@ import typer
 from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic.fields import FieldInfo
+from typer.core import TyperGroup
 
 from curate.errors import UserError
 
@@ -298,29 +299,114 @@ class Surface:
         params.sort(key=lambda p: p.default is not inspect.Parameter.empty)  # required first (Python's rule)
         return params
 
+    def callback(self, body: Callable, extra: list[inspect.Parameter] = ()) -> Callable:
+        """The Typer callback of ``body(config, **extra)``: the options are the config's flags (parsed,
+        then built into the config) plus the ``extra`` CLI-only parameters (``--quiet`` …)."""
+        extra_names = [p.name for p in extra]
+
+        def command(**kwargs: Any) -> Any:
+            from curate.console import user_errors
+
+            rest = {k: kwargs.pop(k) for k in extra_names}
+            with user_errors():
+                built = self.build(kwargs)
+            return body(built, **rest)
+
+        command.__signature__ = inspect.Signature([*self.parameters(), *extra])
+        command.__annotations__ = {}
+        command.__doc__ = body.__doc__
+        command.__name__ = body.__name__
+        return command
+
     def command(self, app: typer.Typer, name: str, extra: list[inspect.Parameter] = ()) -> Callable:
-        """Register ``body(config, **extra)`` as ``curate name``: the options are the config's flags
-        (parsed, then built into the config) plus the ``extra`` CLI-only parameters (``--quiet`` …)."""
+        """Register ``body(config, **extra)`` as ``curate name`` (see :meth:`callback`)."""
 
         def register(body: Callable) -> Callable:
-            extra_names = [p.name for p in extra]
-
-            def command(**kwargs: Any) -> Any:
-                from curate.console import user_errors
-
-                rest = {k: kwargs.pop(k) for k in extra_names}
-                with user_errors():
-                    built = self.build(kwargs)
-                return body(built, **rest)
-
-            command.__signature__ = inspect.Signature([*self.parameters(), *extra])
-            command.__annotations__ = {}
-            command.__doc__ = body.__doc__
-            command.__name__ = body.__name__
-            app.command(name)(command)
+            app.command(name)(self.callback(body, extra))
             return body
 
         return register
+
+
+# ------------------------------------------------------------------------------- commands built lazily
+
+
+class LazyTyper(typer.Typer):
+    """A Typer app whose commands are built when first used: ``curate extract-frames`` builds (and
+    imports the stage module of) ``extract-frames`` only, not every stage's — importing them all cost
+    about a second of start-up on every run. ``curate --help`` and ``typer.main.get_command(app)
+    .commands[name]`` still see every command, in the order they were declared."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        makers: dict[str, Callable[[], Any]] = {}
+        self.makers = makers
+
+        class Group(TyperGroup):
+            def __init__(self, *, commands: dict | None = None, **attrs: Any) -> None:
+                super().__init__(commands=LazyCommands(makers, commands or {}), **attrs)
+
+        super().__init__(cls=Group, **kwargs)
+
+    def lazy_command(
+        self, name: str, surface: str | None = None, extra: list[inspect.Parameter] = ()
+    ) -> Callable[[Callable], Callable]:
+        """Declare ``curate name``. With ``surface`` (``"module:ATTR"``, a :class:`Surface`) the function is
+        a stage body ``body(config, **extra)`` (:meth:`Surface.callback`); without, a plain Typer command.
+        The module is imported, and the command built, only when the command is used."""
+
+        def register(body: Callable) -> Callable:
+            def make() -> Any:
+                import importlib
+
+                import typer.main
+
+                callback = body
+                if surface is not None:
+                    module, _, attr = surface.partition(":")
+                    callback = getattr(importlib.import_module(module), attr).callback(body, extra)
+                scratch = typer.Typer()
+                scratch.command(name)(callback)
+                return typer.main.get_command_from_info(
+                    scratch.registered_commands[0],
+                    pretty_exceptions_short=self.pretty_exceptions_short,
+                    rich_markup_mode=self.rich_markup_mode,
+                )
+
+            self.makers[name] = make
+            return body
+
+        return register
+
+
+class LazyCommands(MutableMapping):
+    """A click group's ``commands``: name ↦ command, each made by ``makers[name]()`` on first access."""
+
+    def __init__(self, makers: dict[str, Callable[[], Any]], built: dict[str, Any]) -> None:
+        self.makers = makers
+        self.built = dict(built)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.built:
+            self.built[name] = self.makers[name]()  # KeyError: no such command
+        return self.built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self.built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self.built and name not in self.makers:
+            raise KeyError(name)
+        self.built.pop(name, None)
+        self.makers.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self.makers, *self.built]))
+
+    def __len__(self) -> int:
+        return len(self.makers.keys() | self.built.keys())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.built or name in self.makers
 
 
 def _plain(value: Any) -> Any:

@@ -16,6 +16,7 @@ the stage (not in ``pipelines/``) because the stage chooses them and ``curate`` 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import pickle
@@ -23,11 +24,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
-from curate.frames.work import FrameSpec, Task, process
+from curate.frames.work import FrameSpec, Task, process, warm
 
 OnResult = Callable[[Task, dict], None]
 EXECUTORS = ("local", "ray")
@@ -79,10 +80,26 @@ def die_with_parent(driver: int) -> None:
     threading.Thread(target=watch, name="die-with-driver", daemon=True).start()
 
 
+def start_worker(driver: int) -> None:
+    """Pebble worker initializer: :func:`die_with_parent`, then import the decoders (:func:`work.warm`)."""
+    die_with_parent(driver)
+    warm()
+
+
 def _pool(workers: int):
     from pebble import ProcessPool
 
-    return ProcessPool(max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),))
+    return ProcessPool(max_workers=workers, initializer=start_worker, initargs=(os.getpid(),))
+
+
+@contextlib.contextmanager
+def local_pool(workers: int | None = None) -> Iterator:
+    """A pebble pool of ``workers`` processes (default: CPU count), started now — so its workers import
+    the decoders (:func:`start_worker`) while the driver still reads its table — and stopped on exit.
+    Hand it to :func:`run_local`."""
+    with _pool(workers or os.cpu_count() or 1) as pool:
+        pool.active  # noqa: B018 - pebble starts a pool's workers when its state is first read
+        yield pool
 
 
 def _outcome(future, timeout: float) -> dict:
@@ -99,13 +116,19 @@ def _outcome(future, timeout: float) -> dict:
 
 
 def run_local(
-    tasks: Iterable[Task], shaping: FrameSpec, on_result: OnResult, workers: int | None = None, timeout: float = 120.0
+    tasks: Iterable[Task],
+    shaping: FrameSpec,
+    on_result: OnResult,
+    workers: int | None = None,
+    timeout: float = 120.0,
+    pool=None,
 ) -> None:
-    """Process ``tasks`` on ``workers`` processes (default: CPU count), at most 4 per worker in flight."""
+    """Process ``tasks`` on ``workers`` processes (default: CPU count), at most 4 per worker in flight; in
+    ``pool`` (from :func:`local_pool` with as many workers) when given, else in a pool of its own."""
     workers = workers or os.cpu_count() or 1
     window = workers * 4
     pending: list[tuple[Task, object]] = []
-    with _pool(workers) as pool:
+    with contextlib.nullcontext(pool) if pool is not None else local_pool(workers) as pool:
         for task in tasks:
             pending.append((task, pool.schedule(process, args=(task, shaping), timeout=timeout)))
             if len(pending) >= window:
@@ -137,9 +160,15 @@ def _num(value) -> float | None:
 
 
 def run_ray(
-    tasks: Iterable[Task], shaping: FrameSpec, on_result: OnResult, workers: int | None = None, timeout: float = 120.0
+    tasks: Iterable[Task],
+    shaping: FrameSpec,
+    on_result: OnResult,
+    workers: int | None = None,
+    timeout: float = 120.0,
+    pool=None,
 ) -> None:
-    """Process ``tasks`` as a Ray Data job on the running (or a new local) Ray instance."""
+    """Process ``tasks`` as a Ray Data job on the running (or a new local) Ray instance (``pool``: unused,
+    each Ray task starts its own)."""
     import ray
 
     tasks = list(tasks)

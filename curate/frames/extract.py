@@ -25,6 +25,7 @@ other run removes ``manifest.json`` before it changes the folder, so the manifes
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ import pyarrow.parquet as pq
 
 from curate import manifest
 from curate.errors import UserError
-from curate.frames.executors import EXECUTORS, RUNNERS
+from curate.frames.executors import EXECUTORS, RUNNERS, local_pool
 from curate.frames.keys import frames_config, video_key
 from curate.frames.work import FrameSpec, Task
 from curate.lock import output_lock
@@ -246,17 +247,24 @@ def run(
     holding frames of other shaping options is refused, or with ``replace`` emptied first (a recipe's own
     folder)."""
     _check(config)
-    table = _read_table(config)
-    shaping = frames_config(config.shaping)
-    keys = _keys(table, shaping)
-    table = table.append_column("video_key", pa.array(keys, pa.string()))
-    with output_lock(config.output, clean=TEMPORARIES):
-        if finished(config):
-            return _result(config, table, _done_keys(config.output), len(set(keys)), up_to_date=True)
-        return _run(config, table, keys, shaping, progress, replace)
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if config.executor == "local" and not finished(config):  # (read-only; decided again under the lock)
+            # started first: its workers import the decoders while this process reads the table
+            pool = stack.enter_context(local_pool(config.workers))
+        table = _read_table(config)
+        shaping = frames_config(config.shaping)
+        keys = _keys(table, shaping)
+        table = table.append_column("video_key", pa.array(keys, pa.string()))
+        with output_lock(config.output, clean=TEMPORARIES):
+            if finished(config):
+                return _result(config, table, _done_keys(config.output), len(set(keys)), up_to_date=True)
+            return _run(config, table, keys, shaping, progress, replace, pool)
 
 
-def _run(config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict, progress, replace) -> ExtractResult:
+def _run(
+    config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict, progress, replace, pool=None
+) -> ExtractResult:
     out = config.output
     manifest.pin(out, shaping, "frames made with other shaping options", STAGE_FILES, replace)
     (out / "frames").mkdir(parents=True, exist_ok=True)
@@ -298,7 +306,7 @@ def _run(config: ExtractConfig, table: pa.Table, keys: list[str], shaping: dict,
             tick()
 
     try:
-        RUNNERS[config.executor](tasks.values(), config.shaping, on_result, config.workers, config.timeout)
+        RUNNERS[config.executor](tasks.values(), config.shaping, on_result, config.workers, config.timeout, pool)
     finally:
         writer.flush()  # keep what was finished, even when interrupted
 

@@ -54,6 +54,19 @@ class FrameSpec:
     )
 
 
+def warm() -> None:
+    """Import what :func:`process` imports on its first call (the decoders, PyAV, Pillow): a worker calls it
+    when it starts, while the driver is still reading its table, so the first video does not wait for
+    it. A module that fails to import is left for :func:`process` to report per video."""
+    import importlib
+
+    for name in ("curate.frames.decoders", "curate.frames.encode", "curate.frames.resize", "av", "PIL.Image"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: S112 - reported per video by process()
+            continue
+
+
 def process(task: Task, shaping: FrameSpec) -> dict:
     """Decode ``task`` and build its frame row, or say why not. ``{"row": …, "frames_decoded": k}``: ``k`` is
     what the decoder actually decoded (sparse decoding: far fewer than the row's ``num_frames_decoded``, the
