@@ -119,3 +119,28 @@ def test_pool_workers_import_the_decoders_when_they_start():
         assert seen == [{"reason": "probe", "detail": "av,curate.frames.decoders"}], seen
     """
     assert loaded_after(code, ["curate.frames.decoders"]) == []
+
+
+def test_the_program_exits_with_the_commands_status_after_the_atexit_handlers():
+    """``curate.cli.program`` ends the process itself (no interpreter teardown): the command's output, exit
+    status and the atexit handlers are those of a normal exit."""
+    code = """
+        import atexit, sys
+        atexit.register(lambda: print("atexit ran", flush=True))
+        from curate.cli import program
+        sys.argv = ["curate", *sys.argv[1:]]
+        program()
+    """
+    run = [sys.executable, "-c", textwrap.dedent(code)]
+    done = subprocess.run([*run, "--version"], capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+    assert (done.returncode, done.stdout.splitlines()) == (0, [done.stdout.splitlines()[0], "atexit ran"])
+    assert done.stdout.startswith("videoqa-rl ")
+    bad = subprocess.run(
+        [*run, "extract-frames", "x", "--video-root", ".", "-o", "o", "--fps", "0", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert (bad.returncode, bad.stdout, bad.stderr.strip().count("\n")) == (2, "atexit ran\n", 0), bad.stderr
+    assert bad.stderr.startswith("curate: error: --fps:")
