@@ -11,7 +11,7 @@ What is measured
     - each step of :func:`curate.frames.extract.run` that exists in this version (check, read table,
       keys, lock, pin, done keys, locate, pool start, each video's work in the worker — start, end and
       the worker's pid —, shard flush, the finishing writes, the manifest);
-    - ``exit``: the command's return → the process gone (interpreter shutdown).
+    - ``exit``: the atexit handlers' end → the process gone (interpreter teardown, where not skipped).
 
     Also ``python -c pass`` and ``python -c 'import curate.cli'`` alone, and which heavy modules a bare
     ``import curate.cli`` loads. Wall times move with the machine's load; compare runs made side by side.
@@ -135,16 +135,19 @@ def child(argv: list[str]) -> int:
 
     runners["local"] = run_local
     start = _now()
-    code = 0
-    try:
-        curate.cli.app(["extract-frames", *argv], standalone_mode=False)
-    except SystemExit as exc:
-        code = exc.code or 0
-    timeline.add("curate.cli.app (whole command)", start, _now())
-    for i, (a, b, pid) in enumerate(worker_times):
-        timeline.add(f"video {i} work in worker {pid}", a, b)
-    print(json.dumps({"code": code, "events": timeline.events, "end": _now() - launch}), flush=True)
-    return int(code)
+
+    def report() -> None:  # at exit, so a program() that ends the process itself still prints it
+        timeline.add("curate command (parse, run, print)", start, _now())
+        for i, (a, b, pid) in enumerate(worker_times):
+            timeline.add(f"video {i} work in worker {pid}", a, b)
+        print(json.dumps({"events": timeline.events, "end": _now() - launch}), flush=True)
+
+    import atexit
+
+    atexit.register(report)
+    sys.argv = ["curate", "extract-frames", *argv]
+    getattr(curate.cli, "program", curate.cli.app)()  # as `python -m curate.cli` runs it
+    return 0
 
 
 def _launch(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
@@ -161,6 +164,38 @@ def _best(cmd: list[str], repeat: int) -> float:
     return min(_launch(cmd)[0] for _ in range(repeat))
 
 
+def compare(args) -> int:
+    """This tree's whole process vs ``--against``'s and vs the whole-decode floor, ``--repeat`` interleaved
+    rounds; best (median) seconds and the floor / process ratios."""
+    import statistics
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_frames import decode_floor
+
+    videos = sorted(p for p in args.video_root.rglob("*") if p.suffix in (".mp4", ".mkv", ".webm", ".avi"))
+    decode_floor(videos[0])  # warm-up: imports, page cache
+    times: dict[str, list[float]] = {"floor": [], "against": [], "this": []}
+    with tempfile.TemporaryDirectory(prefix="profile_extract_") as tmp:
+        out = Path(tmp) / "out"
+        cmd = [sys.executable, "-m", "curate.cli", "extract-frames", str(args.mcq_dir.resolve()), "--video-root",
+               str(args.video_root.resolve()), "-o", str(out), "--workers", "1", "-q"]  # fmt: skip
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            for video in videos:
+                decode_floor(video)
+            times["floor"].append(time.perf_counter() - start)
+            for name, cwd in (("against", args.against), ("this", REPO)):
+                start = time.perf_counter()
+                subprocess.run(cmd, cwd=cwd, check=True, env={**os.environ, "PYTHONPATH": str(cwd)})
+                times[name].append(time.perf_counter() - start)
+                shutil.rmtree(out)
+    for name, values in times.items():
+        print(f"{name:<8} best {min(values):7.3f} s  median {statistics.median(values):7.3f} s  ({len(videos)} videos)")
+    for name in ("against", "this"):
+        print(f"floor / {name}: best {min(times['floor']) / min(times[name]):.2f}x")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:  # the profiled process: the rest is the command's own arguments
@@ -169,7 +204,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mcq_dir", type=Path)
     parser.add_argument("video_root", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="a checkout of another commit (git archive C | tar -x -C DIR): its whole process is timed too, "
+        "interleaved with this tree's and with PyAV decoding every frame of the videos (the floor)",
+    )
     args = parser.parse_args(argv)
+    if args.against:
+        return compare(args)
 
     py = sys.executable
     loaded = _launch([py, "-c", f"import sys, curate.cli; print([m for m in {HEAVY!r} if m in sys.modules])"])[1]
@@ -192,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'step':<44} {'start':>7} {'end':>7} {'took':>7}")
         for label, start, end in sorted(report["events"], key=lambda e: (e[1], -e[2])):
             print(f"{label:<44} {start:>7.3f} {end:>7.3f} {end - start:>7.3f}")
-        print(f"{'exit (interpreter shutdown)':<44} {report['end']:>7.3f} {wall:>7.3f} {wall - report['end']:>7.3f}")
+        end = report["end"]
+        print(f"{'exit (after the atexit handlers)':<44} {end:>7.3f} {wall:>7.3f} {wall - end:>7.3f}")
         work = sum(e - s for label, s, e in report["events"] if label.startswith("video "))
         print(f"\nwork in the worker: {work:.3f} s; around it: {wall - work:.3f} s")
     print(f"whole process: {min(totals):.3f} s (best of {args.repeat})")

@@ -102,21 +102,24 @@ def test_an_unknown_command_is_a_usage_error():
 
 
 def test_pool_workers_import_the_decoders_when_they_start():
-    """The worker has PyAV and the decoders before its first task, though the driver never imported them."""
+    """The worker has PyAV, the decoders and Pillow's JPEG plugin before its first task, though the driver
+    never imported them."""
     code = """
         import sys
         from curate.frames import executors
 
+        WANTED = ("av", "curate.frames.decoders", "curate.probe", "PIL.JpegImagePlugin")
+
         def probe(task, shaping):
-            found = [m for m in ("av", "curate.frames.decoders") if m in sys.modules]
+            found = [m for m in WANTED if m in sys.modules]
             return {"reason": "probe", "detail": ",".join(found)}
 
-        assert "av" not in sys.modules and "curate.frames.decoders" not in sys.modules
+        assert not [m for m in WANTED if m in sys.modules]
         seen = []
         executors.process = probe
         with executors.local_pool(1) as pool:
             executors.run_local([executors.Task("k", "v", "p")], None, lambda t, r: seen.append(r), 1, 60.0, pool)
-        assert seen == [{"reason": "probe", "detail": "av,curate.frames.decoders"}], seen
+        assert seen == [{"reason": "probe", "detail": ",".join(WANTED)}], seen
     """
     assert loaded_after(code, ["curate.frames.decoders"]) == []
 

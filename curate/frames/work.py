@@ -6,6 +6,7 @@ worker process (a hung decoder is the executor's to kill), so it only takes pick
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from curate.frames.sampling import Sampling
@@ -60,11 +61,14 @@ def warm() -> None:
     it. A module that fails to import is left for :func:`process` to report per video."""
     import importlib
 
-    for name in ("curate.frames.decoders", "curate.frames.encode", "curate.frames.resize", "av", "PIL.Image"):
+    modules = ("curate.frames.decoders", "curate.frames.encode", "curate.frames.resize", "curate.probe", "av")
+    for name in (*modules, "PIL.Image"):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: S112 - reported per video by process()
             continue
+    if "PIL.Image" in sys.modules:
+        sys.modules["PIL.Image"].preinit()  # the JPEG/PNG (and BMP, GIF, PPM) plugins Image.save loads first
 
 
 def process(task: Task, shaping: FrameSpec) -> dict:
