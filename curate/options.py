@@ -6,6 +6,7 @@ validator on the class) and help text. Everything else is derived from that fiel
 
 - the ``curate`` command's options — :class:`Surface` maps a command's flat option names onto the
   (possibly nested) config fields and builds the Typer signature (name, type, default, help) from them;
+  :class:`LazyTyper` builds a command (and imports its stage's module) only when that command is used;
 - the recipe's options (:mod:`curate.recipe` validates a step's YAML options by building the config
   through the same :class:`Surface`);
 - the checks: building a config validates every value before any work starts; a bad value is one
@@ -317,15 +318,6 @@ class Surface:
         command.__doc__ = body.__doc__
         command.__name__ = body.__name__
         return command
-
-    def command(self, app: typer.Typer, name: str, extra: list[inspect.Parameter] = ()) -> Callable:
-        """Register ``body(config, **extra)`` as ``curate name`` (see :meth:`callback`)."""
-
-        def register(body: Callable) -> Callable:
-            app.command(name)(self.callback(body, extra))
-            return body
-
-        return register
 
 
 # ------------------------------------------------------------------------------- commands built lazily
