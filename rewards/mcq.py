@@ -32,16 +32,32 @@ _BOXED = re.compile(r"^\\boxed\{([^{}]*)\}$")
 _LETTER = re.compile(r"^\(?([A-Za-z])\)?(?:\s*[.):：]\s*(.*)|\s*)$", re.DOTALL)
 _BARE_LETTER = re.compile(r"^\(?[A-Za-z]\)?[.):]?$")
 _PUNCT = str.maketrans("", "", string.punctuation + "“”‘’。，：")
+_ASCII_PUNCT = string.punctuation.encode()
+_WRAP_START = "*_`\"'\\"  # characters _unwrap removes from the start ("\\" opens \boxed{})
+_WRAP_END = "*_`\"'."
+_LEAD_STARTS = frozenset(("th", "fi", "co", "be", "an", "op", "ch"))  # the, final, correct, best, answer, …
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.translate(_PUNCT).lower().split())
+    """Lower case, punctuation removed, whitespace runs made one space."""
+    if text.isascii():  # bytes.translate deletes with a 256-entry table; str.translate looks up a dict
+        text = text.encode().translate(None, _ASCII_PUNCT).decode()
+    else:
+        text = text.translate(_PUNCT)
+    return " ".join(text.lower().split())
 
 
 def _unwrap(text: str) -> str:
     """Strip markdown emphasis, ``\\boxed{}``, quotes and answer lead-ins, repeatedly."""
-    prev = None
     s = text.strip()
+    if s and s[0] not in _WRAP_START and s[-1] not in _WRAP_END:
+        # Nothing to strip at either end; only a lead-in could change s. _LEAD needs one of seven
+        # words at the start: two ASCII characters that begin none of them rule it out without the
+        # regex (ASCII only: IGNORECASE also folds some non-ASCII letters, e.g. "ı" to "i").
+        head = s[:2]
+        if head.isascii() and head.lower() not in _LEAD_STARTS or _LEAD.match(s) is None:
+            return s
+    prev = None
     while s != prev:
         prev = s
         s = s.strip().strip("*_`\"'").strip()
@@ -54,12 +70,13 @@ def _unwrap(text: str) -> str:
     return s
 
 
-def _option_index(text: str, options: Sequence[str]) -> int | None:
-    """The index of the one option whose normalised text equals ``text``'s; ``None`` for none or several."""
+def _option_index(text: str, options: Sequence[str], keys: dict[str, int | None] | None = None) -> int | None:
+    """The index of the one option whose normalised text equals ``text``'s; ``None`` for none or several.
+    ``keys``: ``_option_map(options)`` when the caller has it."""
     target = _norm(text)
     if not target:
         return None
-    return _option_map(options).get(target)
+    return (keys if keys is not None else _option_map(options)).get(target)
 
 
 def _option_map(options: Sequence[str]) -> dict[str, int | None]:
@@ -90,33 +107,50 @@ def extract_choice(answer: Any, options: Sequence[str] | None = None) -> int | N
     if len(bare) == 1 and "A" <= bare <= "Z":  # the common case, without the regexes below
         index = ord(bare) - 65
         return index if index < (len(options) if options is not None else 26) else None
+    if options is None:
+        return _choice(bare, len(LETTERS), None, None)
+    return _choice(bare, len(options), options, None)
+
+
+def _choice(bare: str, n: int, options: Sequence[str] | None, keys: dict[str, int | None] | None) -> int | None:
+    """:func:`extract_choice` of the stripped answer ``bare`` (at most MAX_ANSWER_CHARS) with ``n``
+    options; ``keys``: ``_option_map(options)`` when the caller has it, else ``None`` (built when needed)."""
+    if len(bare) == 1 and "A" <= bare <= "Z":
+        index = ord(bare) - 65
+        return index if index < n else None
     if options is not None:  # an option's own text, before lead-ins like "answer" are stripped from it
-        named = _option_index(bare, options)
-        if named is not None:
-            return named
+        target = _norm(bare)
+        if target:
+            if keys is None:
+                keys = _option_map(options)
+            named = keys.get(target)
+            if named is not None:
+                return named
     s = _unwrap(bare)
     if not s:
         return None
-    n = len(options) if options is not None else len(LETTERS)
+    unchanged = s == bare  # then s names no option: checked above
     m = _LETTER.match(s)
     if m:
         letter, rest = m.group(1), (m.group(2) or "").strip()
-        if letter.islower() and (rest or options is not None and _option_index(s, options) is not None):
+        if letter.islower() and (
+            rest or options is not None and not unchanged and _option_index(s, options, keys) is not None
+        ):
             letter = ""  # "a dog", "b. x": a lower-case letter counts only when it stands alone
         if letter:
-            index = LETTERS.index(letter.upper())
+            index = ord(letter.upper()) - 65
             if index >= n:
                 return None
             if rest:
                 if _BARE_LETTER.match(rest.strip("*").strip()):
                     return None  # "A. B": two letters
                 if options is not None:
-                    named = _option_index(rest, options)
+                    named = _option_index(rest, options, keys)
                     if named is not None and named != index:
                         return None  # "B. <text of C>"
             return index
-    if options is not None:
-        return _option_index(s, options)
+    if options is not None and not unchanged:
+        return _option_index(s, options, keys)
     return None
 
 
@@ -200,6 +234,16 @@ def question(gold: Any, options: Any) -> tuple[tuple[str, ...] | None, int | Non
 
     A question's gold and options repeat over its group's completions, so a string gold with a list,
     tuple or no options is read once per distinct pair (thread-safe cache); anything else each time."""
+    return question_data(gold, options)[:2]
+
+
+Question = tuple  # (opts, truth, n, keys): see question_data
+
+
+def question_data(gold: Any, options: Any) -> Question:
+    """:func:`question` with what scoring an answer against it needs: ``(opts, truth, n, keys)``, ``n``
+    the number of letters allowed (the options', else 26) and ``keys`` the normalised option texts
+    (``_option_map(opts)``, ``None`` without options). Cached as :func:`question` says."""
     if type(gold) is str:
         if options is None:
             return _question_of(gold, None)
@@ -208,14 +252,18 @@ def question(gold: Any, options: Any) -> tuple[tuple[str, ...] | None, int | Non
                 return _question_of(gold, tuple(options))
             except TypeError:  # an unhashable option
                 pass
-    opts = _options(options)
-    return opts, gold_index(gold, opts)
+    return _read_question(gold, options)
 
 
-@functools.lru_cache(maxsize=CACHE_SIZE)
-def _question_of(gold: str, options: tuple | None) -> tuple[tuple[str, ...] | None, int | None]:
+def _read_question(gold: Any, options: Any) -> Question:
     opts = _options(options)
-    return opts, gold_index(gold, opts)
+    truth = gold_index(gold, opts)
+    if opts is None:
+        return None, truth, len(LETTERS), None
+    return opts, truth, len(opts), _option_map(opts)
+
+
+_question_of = functools.lru_cache(maxsize=CACHE_SIZE)(_read_question)
 
 
 def block_accuracy(block: str | None, opts: tuple[str, ...] | None, truth: int | None) -> float:
@@ -234,13 +282,13 @@ def mcq_accuracy(completion: Any, gold: Any, options: Any = None, require_tags: 
     texts) allow answers given as option text and bound the letters.
     """
     try:
-        opts, truth = question(gold, options)
+        opts, truth, n, keys = question_data(gold, options)
         if truth is None:
             return 0.0
         text = as_text(completion)
         if text is None:
             return 0.0
-        return block_accuracy(answer_block(text) if require_tags else text, opts, truth)
+        return _accuracy(answer_block(text) if require_tags else text, truth, n, opts, keys)
     except Exception:  # defensive: a reward must never raise inside a trainer
         return 0.0
 
@@ -250,9 +298,19 @@ def mcq_accuracy_split(text: str | None, parts: tuple[str, str] | None, gold: An
     ``strict_r1_parts(text)``. When that holds, the text has exactly one of each tag, so its answer part
     is the single ``<answer>`` block :func:`mcq_accuracy` reads; the text is not searched again."""
     try:
-        opts, truth = question(gold, options)
+        opts, truth, n, keys = question_data(gold, options)
         if truth is None or text is None:
             return 0.0
-        return block_accuracy(parts[1] if parts is not None else answer_block(text), opts, truth)
+        return _accuracy(parts[1] if parts is not None else answer_block(text), truth, n, opts, keys)
     except Exception:  # as mcq_accuracy: a reward must never raise inside a trainer
         return 0.0
+
+
+def _accuracy(block: str | None, truth: int, n: int, opts: Any, keys: Any) -> float:
+    """1.0 when ``block`` names option ``truth`` of the question ``(opts, truth, n, keys)``, else 0.0."""
+    if block is None or len(block) > MAX_ANSWER_CHARS:
+        return 0.0
+    bare = block.strip()
+    if len(bare) == 1 and "A" <= bare <= "Z":  # the common case (truth < n: no bound to check)
+        return 1.0 if ord(bare) - 65 == truth else 0.0
+    return 1.0 if _choice(bare, n, opts, keys) == truth else 0.0
