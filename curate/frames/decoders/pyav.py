@@ -1,5 +1,7 @@
-"""PyAV: the reference decoder, sequential or sparse (seeking to the keyframe before each sampled frame).
-See :mod:`curate.frames.decoders` for the contract and :mod:`curate.frames.seek` for the plan."""
+"""PyAV: the reference decoder, sequential or sparse (seeking to the keyframe before each sampled frame),
+skipping the unwanted frames nothing references where the packets say which (:func:`pyav_runs`). See
+:mod:`curate.frames.decoders` for the contract, :mod:`curate.frames.seek` for the plan and
+:mod:`curate.frames.decoders.nonref` for which pictures are skipped."""
 
 from __future__ import annotations
 
@@ -152,13 +154,14 @@ def pyav_pass(
 
 def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry = None, skip: NalFormat | None = None):
     """Decode the :func:`curate.frames.seek.plan` ``runs`` of an open container: ``({index: RGB frame},
-    frames decoded)``, or None when the decoder disagrees with the index (then the caller decodes it all).
+    frames decoded)``, or ``(None, frames decoded)`` when the decoder disagrees with the index (then the
+    caller decodes it all).
 
     For each run: seek to its keyframe (``av_seek_frame`` backward by its pts; where that lands past it, by
     its dts), check that the first packet is a keyframe at or before it, then decode on. Frames shown
     before that landing keyframe (the leading pictures of an open GOP, which reference the GOP before) are
     dropped; every other frame must carry the next pts of the index in presentation order — a frame the
-    decoder skipped or invented stops it (None).
+    decoder skipped or invented stops it.
 
     With ``skip`` (the stream's :class:`~curate.frames.decoders.nonref.NalFormat`) each packet is sent with
     ``skip_frame`` DEFAULT when its pts is a wanted frame's and NONREF otherwise, so the decoder drops the
@@ -178,11 +181,11 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
         wanted_pts = {order[i] for i in wanted}
         landed = land(container, stream, run)
         if landed is None:
-            return None
+            return None, decoded
         packets, first = landed
         floor, expect = first.pts, rank.get(first.pts)
         if expect is None:
-            return None
+            return None, decoded
         dropped: set[int] = set()  # ranks sent with NONREF whose picture nothing references
         try:
             for packet in itertools.chain([first], packets):
@@ -195,24 +198,29 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
                 for frame in stream.decode(packet):
                     decoded += 1
                     if frame.pts is None:
-                        return None
+                        return None, decoded
                     if frame.pts < floor:
                         continue
                     at = rank.get(frame.pts)
                     if at is None or at < expect or any(i not in dropped for i in range(expect, at)):
-                        return None
+                        return None, decoded
                     if at in wanted:
                         kept[at] = to_rgb(frame, geometry)
                     expect = at + 1
                 if expect > last:
                     break
         except av.error.FFmpegError:
-            return None
+            return None, decoded
         if expect <= last:
-            return None
+            return None, decoded
     return kept, decoded
 
 
+# thread_type while skipping. Measured side by side on this 2-core shared machine (benchmarks/
+# bench_frames_skip.py, 20 s 640x360 x264 clips): frame threads keep the lower wall time (decode alone, best
+# of 15: 0.29 s AUTO, 0.42 s one thread) at ~25 % more CPU (0.48 vs 0.38 s), and on the 10-minute clip's
+# seek runs (1.70 vs 1.97 s); one thread was faster only in quiet moments. Skipping takes effect per packet
+# with frame threads too (pthread_frame.c copies skip_frame on every submit_packet).
 SKIP_THREADS = "AUTO"
 
 
@@ -267,11 +275,11 @@ def decode_pyav(
                 rate = measured_fps(index.fps, timestamps)
                 indices = choose(timestamps, rate, sampling, start, end)
                 runs = seek.plan(index, indices, seek_cost=0 if sparse else seek.SEEK_COST)
-                got = pyav_runs(container, stream, index, runs, geometry, skip)
-                if got is not None:
-                    kept, decoded = got
+                kept, decoded = pyav_runs(container, stream, index, runs, geometry, skip)
+                spent += decoded  # a refused attempt's frames were decoded too
+                if kept is not None:
                     size = shown_size(stream.codec_context.height, stream.codec_context.width, index.rotation)
-                    return result("pyav", timestamps, rate, indices, kept, index.last_duration, size, spent + decoded)
+                    return result("pyav", timestamps, rate, indices, kept, index.last_duration, size, spent)
     errors: list[str] = []
     info: dict = {"decoded": spent}
 
