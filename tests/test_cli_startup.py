@@ -147,3 +147,31 @@ def test_the_program_exits_with_the_commands_status_after_the_atexit_handlers():
     )
     assert (bad.returncode, bad.stdout, bad.stderr.strip().count("\n")) == (2, "atexit ran\n", 0), bad.stderr
     assert bad.stderr.startswith("curate: error: --fps:")
+
+
+def test_a_failing_run_stops_the_videos_in_flight(tmp_path):
+    """When the driver fails (an interrupt, a full disk while writing a shard), the pool's workers are stopped
+    at once: a video still being decoded is not finished for no one (pebble's close() would wait for it)."""
+    code = f"""
+        import time
+        from pathlib import Path
+        from curate.frames import executors
+
+        def slow(task, shaping):
+            if task.video == "slow":
+                time.sleep(20)
+                Path("{tmp_path / "finished"}").write_text("the slow video ran to its end")
+            return {{"reason": "x"}}
+
+        def fail(task, result):
+            raise RuntimeError("disk full")
+
+        executors.process = slow
+        tasks = [executors.Task("a", "fast", "p"), executors.Task("b", "slow", "p")]
+        try:
+            executors.run_local(tasks, None, fail, 2, 60.0)
+        except RuntimeError:
+            pass
+    """
+    assert loaded_after(code, []) == []
+    assert not (tmp_path / "finished").exists()

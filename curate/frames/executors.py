@@ -97,9 +97,15 @@ def local_pool(workers: int | None = None) -> Iterator:
     """A pebble pool of ``workers`` processes (default: CPU count), started now — so its workers import
     the decoders (:func:`start_worker`) while the driver still reads its table — and stopped on exit.
     Hand it to :func:`run_local`."""
-    with _pool(workers or os.cpu_count() or 1) as pool:
-        pool.active  # noqa: B018 - pebble starts a pool's workers when its state is first read
+    pool = _pool(workers or os.cpu_count() or 1)
+    pool.active  # noqa: B018 - pebble starts a pool's workers when its state is first read
+    try:
         yield pool
+    finally:
+        # every result was taken (run_local waits for each), or the run is failing: what is left is not
+        # wanted, so the workers stop now instead of finishing their videos (pebble's close() would wait)
+        pool.stop()
+        pool.join()
 
 
 def _outcome(future, timeout: float) -> dict:
@@ -136,6 +142,7 @@ def run_local(
                 on_result(done[0], _outcome(done[1], timeout))
         for task, future in pending:
             on_result(task, _outcome(future, timeout))
+        pool.stop()  # no task left: pebble's threads wind down while the caller writes its outputs
 
 
 def _process_batch(batch: dict, shaping: FrameSpec, timeout: float) -> dict:
