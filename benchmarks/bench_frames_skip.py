@@ -9,7 +9,7 @@ What is measured
     (a)        the decode-only floor: PyAV decodes every frame, no conversion, the faster of
                ``thread_type`` AUTO and FFmpeg's default (bench_frames' path (a));
     off        ``curate.frames.work.process`` (auto decoder = PyAV from the packet index; resize to 384²,
-               JPEG) with non-reference skipping turned off (``nonref.nal_format`` refusing every stream:
+               JPEG) with non-reference skipping turned off (``nonref.packet_format`` refusing every stream:
                every packet of the runs decoded, frame threads AUTO — the code before skipping);
     skip/T     the same with skipping on, the decoder's ``thread_type`` T (``pyav.SKIP_THREADS``).
 
@@ -45,12 +45,12 @@ def work(path: Path, skip: bool, threads: str) -> dict:
 
     pyav.SKIP_THREADS = threads
     if not skip:
-        saved, pyav.nal_format = pyav.nal_format, lambda stream: "skipping turned off"
+        saved, pyav.packet_format = pyav.packet_format, lambda stream: "skipping turned off"
     try:
         result = process(Task("bench", path.name, str(path)), FrameSpec())
     finally:
         if not skip:
-            pyav.nal_format = saved
+            pyav.packet_format = saved
     if "row" not in result:
         raise RuntimeError(f"{path}: {result}")
     return result

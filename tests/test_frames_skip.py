@@ -19,7 +19,7 @@ import pytest
 from curate.frames import seek
 from curate.frames.decoders import DecodedVideo, pyav_index
 from curate.frames.decoders import pyav as pyav_module
-from curate.frames.decoders.nonref import NalFormat, hevc_temporal_layers, nal_format, unreferenced
+from curate.frames.decoders.nonref import PacketFormat, hevc_temporal_layers, packet_format, unreferenced
 from curate.frames.decoders.pyav import decode_pyav, open_pyav, pyav_runs
 from curate.frames.sampling import Sampling
 
@@ -102,7 +102,10 @@ def test_skipping_equals_the_full_decode(folder, name, sampling, window):
         same(decode_pyav(path, sampling, sparse=sparse, **window), full)
 
 
-@pytest.mark.parametrize("name", ["bpyramid.mp4", "gop12.mp4", "ogop12.mkv"])
+@pytest.mark.parametrize(
+    "name",
+    ["bpyramid.mp4", "gop12.mp4", "ogop12.mkv", "og_mpeg4.mp4", pytest.param("og_mpeg2.mkv", marks=pytest.mark.slow)],
+)
 def test_skipping_happens_and_decodes_less(folder, name):
     """One sequential run (16 frames of a short clip): without skipping it decodes every frame up to the last
     wanted one; with it, frames nothing references and nobody wants are never decoded."""
@@ -150,7 +153,7 @@ def test_runs_of_only_non_reference_frames(folder, name):
     for seek_cost in (0, 10**6):
         with open_pyav(path) as container:
             stream = container.streams.video[0]
-            form = nal_format(stream)
+            form = packet_format(stream)
             kept, decoded = pyav_runs(container, stream, index, seek.plan(index, wanted, seek_cost), skip=form)
         assert kept is not None
         assert sorted(kept) == wanted
@@ -158,7 +161,15 @@ def test_runs_of_only_non_reference_frames(folder, name):
         assert decoded <= index.packets - (len(nonref) - len(wanted))
 
 
-@pytest.mark.parametrize("name", ["bpyramid.mp4", "ogop12.mkv", pytest.param("hevc.mkv", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bpyramid.mp4",
+        "ogop12.mkv",
+        "og_mpeg4.mp4",
+        *(pytest.param(n, marks=pytest.mark.slow) for n in ("hevc.mkv", "og_mpeg2.mkv")),
+    ],
+)
 def test_packets_read_as_unreferenced_are_what_the_decoder_skips(folder, name):
     """nonref.unreferenced, read from each packet's first slice NAL unit, names exactly the pictures FFmpeg
     drops with skip_frame NONREF."""
@@ -166,8 +177,8 @@ def test_packets_read_as_unreferenced_are_what_the_decoder_skips(folder, name):
     _, nonref = references(path)
     with open_pyav(path) as container:
         stream = container.streams.video[0]
-        form = nal_format(stream)
-        assert isinstance(form, NalFormat)
+        form = packet_format(stream)
+        assert isinstance(form, PacketFormat)
         pts = {packet.pts for packet in container.demux(stream) if packet.size and unreferenced(packet, form)}
     order = sorted(pyav_index(path).packet_pts)
     assert {order.index(p) for p in pts} == nonref
@@ -199,7 +210,7 @@ def test_a_wanted_frame_that_never_comes_out_falls_back_to_the_full_decode(folde
     )
     with open_pyav(path) as container:
         stream = container.streams.video[0]
-        form = nal_format(stream)
+        form = packet_format(stream)
         for wanted in ([41], [45]):  # the ghost wanted, or passed over on the way to a later frame
             kept, decoded = pyav_runs(container, stream, lying, seek.plan(lying, wanted), skip=form)
             assert kept is None and decoded > 0  # what it decoded before it stopped is still counted
@@ -213,9 +224,9 @@ def test_a_wanted_frame_that_never_comes_out_falls_back_to_the_full_decode(folde
 
 def test_which_decoders_skip(folder):
     with open_pyav(clip(folder, "bpyramid.mp4")) as container:
-        assert nal_format(container.streams.video[0]) == NalFormat("h264", 4)
-    with open_pyav(clip(folder, "og_mpeg4.mp4")) as container:  # its B-frames: decoded whole
-        assert "not one whose" in nal_format(container.streams.video[0])
+        assert packet_format(container.streams.video[0]) == PacketFormat("h264", 4)
+    with open_pyav(clip(folder, "og_mpeg4.mp4")) as container:  # B-VOPs found after their start code
+        assert packet_format(container.streams.video[0]) == PacketFormat("mpeg4", 0)
 
 
 @pytest.mark.slow
@@ -224,16 +235,16 @@ def test_hevc_skips_and_av1_vp9_do_not(folder):
     with open_pyav(hevc) as container:
         stream = container.streams.video[0]
         assert hevc_temporal_layers(stream.codec_context.extradata) == 1
-        assert nal_format(stream) == NalFormat("hevc", 4)
+        assert packet_format(stream) == PacketFormat("hevc", 4)
     video = decode_pyav(hevc, SIXTEEN)
     assert video.frames_decoded < video.num_frames_decoded  # x265's TRAIL_N pictures were skipped
     for name in ("av1.mp4", "vp9.webm"):
         with open_pyav(clip(folder, name)) as container:
-            assert "not one whose" in nal_format(container.streams.video[0])
+            assert "not one whose" in packet_format(container.streams.video[0])
 
 
 def test_unreferenced_reads_the_first_slice():
-    h264 = NalFormat("h264", 4)
+    h264 = PacketFormat("h264", 4)
     sei, ref_slice, nonref_slice = b"\x06\x05\x00", b"\x41\x9a\x00", b"\x01\x9e\x00"
 
     def packet(*units: bytes, size: int = 4) -> bytes:
@@ -244,12 +255,19 @@ def test_unreferenced_reads_the_first_slice():
     assert not unreferenced(packet(ref_slice), h264)
     assert not unreferenced(packet(sei), h264)  # no picture at all
     assert not unreferenced(b"\x00\x00", h264)  # cut short
-    assert unreferenced(packet(nonref_slice, size=2), NalFormat("h264", 2))
-    hevc = NalFormat("hevc", 4)
+    assert unreferenced(packet(nonref_slice, size=2), PacketFormat("h264", 2))
+    hevc = PacketFormat("hevc", 4)
     assert unreferenced(packet(b"\x4e\x01", b"\x00\x01"), hevc)  # prefix SEI (39), then TRAIL_N (0)
     assert not unreferenced(packet(b"\x02\x01"), hevc)  # TRAIL_R (1)
     assert unreferenced(packet(bytes([8 << 1, 1])), hevc)  # RASL_N
     assert not unreferenced(packet(bytes([19 << 1, 1])), hevc)  # IDR_W_RADL
+    vop = b"\x00\x00\x01\xb6"  # MPEG-4 Part 2: vop_coding_type in the top two bits of the next byte
+    assert unreferenced(b"\x00\x00\x01\xb3" + vop + bytes([0b10 << 6]), PacketFormat("mpeg4", 0))
+    assert not unreferenced(vop + bytes([0b01 << 6]), PacketFormat("mpeg4", 0))
+    picture = b"\x00\x00\x01\x00\x00"  # MPEG-1/2: 10 bits temporal_reference, 3 bits picture_coding_type
+    mpeg2 = PacketFormat("mpeg2video", 0)
+    assert unreferenced(picture + bytes([3 << 3]), mpeg2) and not unreferenced(picture + bytes([2 << 3]), mpeg2)
+    assert not unreferenced(picture, mpeg2) and not unreferenced(b"\x00" * 8, mpeg2)  # cut short, none
 
 
 def test_hevc_temporal_layers_from_hvcc():

@@ -24,7 +24,7 @@ from curate.frames.decoders.common import (
     sample,
     scaled_size,
 )
-from curate.frames.decoders.nonref import NalFormat, nal_format, unreferenced
+from curate.frames.decoders.nonref import PacketFormat, packet_format, unreferenced
 from curate.frames.sampling import Sampling, choose
 
 
@@ -152,7 +152,9 @@ def pyav_pass(
     return presentation_times(raw, base, time_base, fps), kept
 
 
-def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry = None, skip: NalFormat | None = None):
+def pyav_runs(
+    container, stream, index, runs: list[seek.Run], geometry: Geometry = None, skip: PacketFormat | None = None
+):
     """Decode the :func:`curate.frames.seek.plan` ``runs`` of an open container: ``({index: RGB frame},
     frames decoded)``, or ``(None, frames decoded)`` when the decoder disagrees with the index (then the
     caller decodes it all).
@@ -163,7 +165,7 @@ def pyav_runs(container, stream, index, runs: list[seek.Run], geometry: Geometry
     dropped; every other frame must carry the next pts of the index in presentation order — a frame the
     decoder skipped or invented stops it.
 
-    With ``skip`` (the stream's :class:`~curate.frames.decoders.nonref.NalFormat`) each packet is sent with
+    With ``skip`` (the stream's :class:`~curate.frames.decoders.nonref.PacketFormat`) each packet is sent with
     ``skip_frame`` DEFAULT when its pts is a wanted frame's and NONREF otherwise, so the decoder drops the
     unwanted pictures nothing references. Which ones it drops is read from the packets
     (:func:`~curate.frames.decoders.nonref.unreferenced`), so the check stays exact: the next frame out may
@@ -256,7 +258,7 @@ def decode_pyav(
     whole stream counting frames (the reference); True is None but for tests, which ask for a seek per
     GOP (``seek_cost`` 0) to exercise seeking on small clips. ``nonref``: on a trusted index, skip the
     unwanted frames nothing references (:func:`pyav_runs`, where
-    :func:`~curate.frames.decoders.nonref.nal_format` allows; False: decode
+    :func:`~curate.frames.decoders.nonref.packet_format` allows; False: decode
     every frame of the runs, for comparisons)."""
     from curate.probe import read_index
 
@@ -265,8 +267,8 @@ def decode_pyav(
         stream = container.streams.video[0]
         fps, claimed = pyav_rate(container, stream)
         if sparse is not False:
-            form = nal_format(stream) if nonref else None
-            skip = form if isinstance(form, NalFormat) else None
+            form = packet_format(stream) if nonref else None
+            skip = form if isinstance(form, PacketFormat) else None
             stream.thread_type = SKIP_THREADS if skip is not None else "AUTO"
             index = read_index(container)
             spent = 1  # read_index decodes the first frame (for its rotation)
