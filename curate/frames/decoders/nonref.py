@@ -1,9 +1,9 @@
 """Which packets hold a picture no other picture references — what FFmpeg's ``skip_frame = NONREF`` drops.
 
 PyAV's sparse and sequential runs (:func:`curate.frames.decoders.pyav.pyav_runs`) send an unwanted packet
-with ``AVCodecContext.skip_frame`` NONREF; FFmpeg's H.264 and HEVC decoders then skip it when its NAL units
+with ``AVCodecContext.skip_frame`` NONREF; FFmpeg's decoders below then skip it when its picture headers
 say nothing references it, so its frame never comes out. To still check every packet of a run against the
-index, the run reads the same bit the decoder reads, from the packet's first slice NAL unit:
+index, the run reads the same field the decoder reads, from the packet's first picture header:
 
 - **H.264** (``avcC`` in mp4/Matroska: NAL units prefixed by their ``lengthSizeMinusOne + 1``-byte size):
   a slice (type 1, or 5 for IDR) with ``nal_ref_idc == 0`` (header bits 6..5). FFmpeg's ``h264dec.c`` skips
