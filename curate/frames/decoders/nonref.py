@@ -74,7 +74,7 @@ def hevc_temporal_layers(record: bytes | None) -> int:
 
 def unreferenced(data, form: PacketFormat) -> bool:
     """Whether the packet ``data`` (bytes or a buffer) holds a picture nothing references, read from its
-    first slice NAL unit; False when it holds none or is cut short."""
+    first slice NAL unit or picture header; False when it holds none or is cut short."""
     if form.codec in START_CODES:
         code, offset, shift, b_picture = START_CODES[form.codec]
         data = bytes(data)
