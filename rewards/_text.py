@@ -7,6 +7,7 @@ from typing import Any
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+_TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
 
 
 def as_text(completion: Any) -> str | None:
@@ -134,8 +135,15 @@ def single_block(text: str, open_tag: str, close_tag: str, start: int = 0, end: 
 
 
 def answer_block(text: str) -> str | None:
-    """The content of the single ``<answer>…</answer>`` block, or ``None``."""
-    return single_block(text, ANSWER_OPEN, ANSWER_CLOSE)
+    """The content of the single ``<answer>…</answer>`` block, or ``None`` (:func:`single_block`'s rule).
+
+    Two splits and one ``in``: the tags cannot overlap each other or themselves (each holds one '<', its
+    first character), so every occurrence falls wholly on one side of a split."""
+    parts = text.split(ANSWER_OPEN)
+    if len(parts) != 2 or ANSWER_CLOSE in parts[0]:
+        return None
+    inner = parts[1].split(ANSWER_CLOSE)
+    return inner[0] if len(inner) == 2 else None
 
 
 def strict_r1_parts(text: str) -> tuple[str, str] | None:
@@ -144,26 +152,18 @@ def strict_r1_parts(text: str) -> tuple[str, str] | None:
     s = text.strip()
     if s[:7] != THINK_OPEN or s[-9:] != ANSWER_CLOSE:
         return None
-    # The common case first: s holds exactly four '<' — the four tags. The last "<answer>" is found from
-    # the end (the answer is short), then each part is checked for '<' with `in` (a memchr). Only
-    # operators and one-argument methods here: in CPython 3.11 find/startswith/endswith parse their
-    # arguments generically and cost more than the scans themselves. Anything else: the general path.
+    # s is "<think>" + think + "</think>" + whitespace + "<answer>" + answer + "</answer>", split at the
+    # last "<answer>" (found from the end: the answer is short); it has one of each tag when neither part
+    # holds a tag (an occurrence cannot straddle a boundary: each tag holds one '<', its first character).
+    # Only operators and one-argument methods: in CPython 3.11 find/startswith/endswith parse their
+    # arguments generically and cost more than the scans themselves.
     head, found, answer = s.rpartition(ANSWER_OPEN)
-    if found:
-        answer = answer[:-9]
-        closed = head.rstrip()  # "<think>…</think>" when the gap before <answer> is whitespace
-        if closed[-8:] == THINK_CLOSE and "<" not in answer:
-            think = closed[7:-8]
-            if len(closed) >= 15 and "<" not in think:
-                return think, answer
-    close = s.find(THINK_CLOSE)
-    opening = s.find(ANSWER_OPEN, close + len(THINK_CLOSE)) if close >= 0 else -1
-    if opening < 0 or s[close + len(THINK_CLOSE) : opening].strip():
+    if not found:
         return None
-    think = s[len(THINK_OPEN) : close]
-    answer = s[opening + len(ANSWER_OPEN) : len(s) - len(ANSWER_CLOSE)]
-    # exactly one of each tag: none of the four inside the think or answer text
-    for part in (think, answer):
-        if "<" in part and any(tag in part for tag in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)):
-            return None
+    closed = head.rstrip()
+    if closed[-8:] != THINK_CLOSE:
+        return None
+    think, answer = closed[7:-8], answer[:-9]  # the tags cannot overlap: "<answer>" starts after "<think>"
+    if ("<" in think or "<" in answer) and any(tag in part for part in (think, answer) for tag in _TAGS):
+        return None
     return think, answer

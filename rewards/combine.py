@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rewards._text import completion_text, strict_r1_parts
+from rewards._text import ANSWER_CLOSE, END_TOKENS, completion_text, strict_r1_parts, strip_end_tokens
 from rewards.format import TINYLLAVA_LENGTH, tinyllava_format, tinyllava_format_of
 from rewards.math_answer import math_accuracy
 from rewards.mcq import mcq_accuracy, mcq_accuracy_split
@@ -16,6 +16,7 @@ from rewards.text_match import freeform_score, ocr_score
 PROBLEM_TYPES = ("multiple choice", "numerical", "regression", "ocr", "free-form", "math")
 MODES = ("tinyllava", "sum", "weighted")
 MCQ_KINDS = ("multiple choice", "multiple_choice", "mcq")
+_DEFAULT_SCALE = float(TINYLLAVA_LENGTH)
 
 
 def accuracy(completion: Any, gold: Any, problem_type: str = "multiple choice", options: Any = None) -> float | None:
@@ -115,15 +116,27 @@ def score_values(
     :func:`~rewards.mcq.mcq_accuracy` reads, so the text is searched only once for the common case."""
     if mode not in MODES:
         raise ValueError(f"unknown reward mode {mode!r} (one of {', '.join(MODES)})")
-    text = completion_text(completion)
+    if type(completion) is str:  # completion_text's common case, inline
+        text = completion.rstrip()
+        if text[-1:] == ">" and text[-9:] != ANSWER_CLOSE and text.endswith(END_TOKENS):
+            text = strip_end_tokens(text)
+    else:
+        text = completion_text(completion)
     parts = strict_r1_parts(text) if text is not None else None
     if type(problem_type) is str and problem_type in MCQ_KINDS:  # accuracy()'s dispatch, without its str()
         a = mcq_accuracy_split(text, parts, gold, options)
     else:
         a = accuracy(text, gold, problem_type, options) or 0.0
     if mode == "tinyllava":
-        f = tinyllava_format_of(parts, length)
-        return tinyllava_combine(a, f), a, f
+        if parts is None:
+            f = 0.0
+        elif length is TINYLLAVA_LENGTH:  # tinyllava_format_of with the default scale, inline
+            x = len(parts[0].strip()) / _DEFAULT_SCALE
+            f = 0.5 + 0.5 * (x if x <= 1.0 else 1.0)  # min(x, 1.0)
+        else:
+            f = tinyllava_format_of(parts, length)
+        r = a + (2 * a - 1) * f  # tinyllava_combine, inline
+        return -2.0 if r == 0 else r, a, f
     f = 1.0 if parts is not None else 0.0
     if mode == "sum":
         return a + f, a, f

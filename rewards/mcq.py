@@ -35,6 +35,7 @@ _PUNCT = str.maketrans("", "", string.punctuation + "“”‘’。，：")
 _ASCII_PUNCT = string.punctuation.encode()
 _WRAP_START = "*_`\"'\\"  # characters _unwrap removes from the start ("\\" opens \boxed{})
 _WRAP_END = "*_`\"'."
+_UPPER = {letter: i for i, letter in enumerate(LETTERS)}  # "B" → 1
 _LEAD_STARTS = frozenset(("th", "fi", "co", "be", "an", "op", "ch"))  # the, final, correct, best, answer, …
 
 
@@ -298,10 +299,23 @@ def mcq_accuracy_split(text: str | None, parts: tuple[str, str] | None, gold: An
     ``strict_r1_parts(text)``. When that holds, the text has exactly one of each tag, so its answer part
     is the single ``<answer>`` block :func:`mcq_accuracy` reads; the text is not searched again."""
     try:
-        opts, truth, n, keys = question_data(gold, options)
+        if type(gold) is str and type(options) is list:  # question_data's common case, inline
+            try:
+                opts, truth, n, keys = _question_of(gold, tuple(options))
+            except TypeError:  # an unhashable option
+                opts, truth, n, keys = _read_question(gold, options)
+        else:
+            opts, truth, n, keys = question_data(gold, options)
         if truth is None or text is None:
             return 0.0
-        return _accuracy(parts[1] if parts is not None else answer_block(text), truth, n, opts, keys)
+        block = parts[1] if parts is not None else answer_block(text)
+        if block is None or len(block) > MAX_ANSWER_CHARS:
+            return 0.0
+        bare = block.strip()
+        index = _UPPER.get(bare)
+        if index is not None:  # the common case: one capital letter (truth < n: no bound to check)
+            return 1.0 if index == truth else 0.0
+        return 1.0 if _choice(bare, n, opts, keys) == truth else 0.0
     except Exception:  # as mcq_accuracy: a reward must never raise inside a trainer
         return 0.0
 
@@ -310,7 +324,4 @@ def _accuracy(block: str | None, truth: int, n: int, opts: Any, keys: Any) -> fl
     """1.0 when ``block`` names option ``truth`` of the question ``(opts, truth, n, keys)``, else 0.0."""
     if block is None or len(block) > MAX_ANSWER_CHARS:
         return 0.0
-    bare = block.strip()
-    if len(bare) == 1 and "A" <= bare <= "Z":  # the common case (truth < n: no bound to check)
-        return 1.0 if ord(bare) - 65 == truth else 0.0
-    return 1.0 if _choice(bare, n, opts, keys) == truth else 0.0
+    return 1.0 if _choice(block.strip(), n, opts, keys) == truth else 0.0
