@@ -51,17 +51,21 @@ END_TOKENS = (
     "<|return|>",
     "<\uff5cend\u2581of\u2581sentence\uff5c>",
 )
+_END_TAILS = frozenset(token[1:] for token in END_TOKENS)
+assert all(token[:1] == "<" and token.count("<") == 1 and token[-1:] == ">" for token in END_TOKENS)
 
 
 def strip_end_tokens(text: str) -> str:
     """``text`` without the run of :data:`END_TOKENS` (and whitespace) at its end. Tokens elsewhere in
     the text stay: only what a decoder appends after the model stopped is removed."""
     s = text.rstrip()
-    while s.endswith(END_TOKENS):  # one C-level test for the common case: no end token
-        for token in END_TOKENS:
-            if s.endswith(token):
-                s = s[: -len(token)].rstrip()
-                break
+    # Each token holds one '<', its first character, and ends with '>': s ends with a token exactly when
+    # the text after its last '<' is one (at most one can be, and no token ends "</answer>").
+    while s[-1:] == ">" and s[-9:] != ANSWER_CLOSE:
+        head, found, tail = s.rpartition("<")
+        if not found or tail not in _END_TAILS:
+            break
+        s = head.rstrip()
     return s
 
 

@@ -49,7 +49,7 @@ def unpack_gold(value: Any, options: Any = None, problem_type: Any = None) -> Go
 def read_gold(value: Any, options: Any = None, problem_type: Any = None) -> tuple[Any, Any, str]:
     """:func:`unpack_gold` as a plain ``(answer, options, problem_type)`` tuple for the adapters' per-row
     path: packed options come back as the cached tuple (no copy), given ``options`` as they were given."""
-    packed = _parse(value) if isinstance(value, str) else None
+    packed = _parse(value) if isinstance(value, str) and "{" in value else None  # no "{": not packed
     if packed is None:
         return value, options, str(problem_type or "multiple choice")
     answer, packed_options, packed_type = packed
