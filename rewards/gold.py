@@ -49,6 +49,10 @@ def unpack_gold(value: Any, options: Any = None, problem_type: Any = None) -> Go
 def read_gold(value: Any, options: Any = None, problem_type: Any = None) -> tuple[Any, Any, str]:
     """:func:`unpack_gold` as a plain ``(answer, options, problem_type)`` tuple for the adapters' per-row
     path: packed options come back as the cached tuple (no copy), given ``options`` as they were given."""
+    if options is None and problem_type is None and type(value) is str and "{" in value:
+        read = _read_packed(value)  # EasyR1's and OpenRLHF's case: the whole answer cached
+        if read is not None:
+            return read
     packed = _parse(value) if isinstance(value, str) and "{" in value else None  # no "{": not packed
     if packed is None:
         return value, options, str(problem_type or "multiple choice")
@@ -80,3 +84,13 @@ def _parse(value: str) -> tuple[Any, tuple[str, ...] | None, str | None] | None:
     if isinstance(answer, (list, dict)):
         answer = None  # unhashable and no gold form: unreadable
     return answer, tuple(options) if options is not None else None, kind if isinstance(kind, str) else None
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _read_packed(value: str) -> tuple[Any, tuple[str, ...] | None, str] | None:
+    """:func:`read_gold` of a packed ``value`` given alone; ``None`` when it is not packed."""
+    packed = _parse(value)
+    if packed is None:
+        return None
+    answer, options, kind = packed
+    return answer, options, str(kind or "multiple choice")

@@ -28,10 +28,10 @@ from typing import Any
 
 from rewards import shaping
 from rewards._text import completion_text, strict_r1_parts
-from rewards.combine import accuracy, tinyllava_combine
-from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format, tinyllava_format_of
+from rewards.combine import accuracy, score_values
+from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format
 from rewards.math_answer import math_accuracy
-from rewards.mcq import mcq_accuracy_split, question
+from rewards.mcq import mcq_accuracy_split, question, question_data
 
 __all__ = [
     "format_reward",
@@ -139,9 +139,9 @@ def tinyllava_reward(completions: Any, **kwargs: Any) -> list[float | None]:
     texts = _texts(completions)
     out: list[float | None] = []
     for t, (g, o) in zip(texts, _Gold(kwargs).rows(len(texts)), strict=True):
-        parts = _split(t)
-        a = _Gold.mcq_of(t, g, o, parts)
-        out.append(None if a is None else tinyllava_combine(a, tinyllava_format_of(parts, TINYLLAVA_LENGTH)))
+        read_options, truth = question_data(g, o)[:2]  # as _Gold.mcq_of reads the row (cached)
+        # score_values: the same split, accuracy and tinyllava combination (completion_text again is a no-op)
+        out.append(None if truth is None else score_values(t, g, read_options)[0])
     return out
 
 
