@@ -279,3 +279,16 @@ def test_hevc_temporal_layers_from_hvcc():
     assert hevc_temporal_layers(bytes(record)) == 3
     assert hevc_temporal_layers(b"\x00\x00\x00\x01\x40\x01") == 0  # Annex B parameter sets, not hvcC
     assert hevc_temporal_layers(None) == 0
+
+
+@pytest.mark.parametrize("threads", ["AUTO", "FRAME", "SLICE"])
+def test_skipping_works_per_packet_with_every_thread_type(folder, monkeypatch, threads):
+    """Frame threads copy skip_frame from the caller's context as each packet is submitted, so every thread
+    type skips the same frames and returns the same ones."""
+    path = clip(folder, "bpyramid.mp4")
+    whole = decode_pyav(path, SIXTEEN, nonref=False)
+    monkeypatch.setattr(pyav_module, "SKIP_THREADS", threads)
+    video = decode_pyav(path, SIXTEEN)
+    same(video, whole)
+    _, nonref = references(path)
+    assert video.frames_decoded <= whole.frames_decoded - len(nonref - set(video.indices)) + 1

@@ -218,12 +218,13 @@ def pyav_runs(
     return kept, decoded
 
 
-# thread_type while skipping. Measured side by side on this 2-core shared machine (benchmarks/
-# bench_frames_skip.py, 20 s 640x360 x264 clips): frame threads keep the lower wall time (decode alone, best
-# of 15: 0.29 s AUTO, 0.42 s one thread) at ~25 % more CPU (0.48 vs 0.38 s), and on the 10-minute clip's
-# seek runs (1.70 vs 1.97 s); one thread was faster only in quiet moments. Skipping takes effect per packet
-# with frame threads too (pthread_frame.c copies skip_frame on every submit_packet).
-SKIP_THREADS = "AUTO"
+# thread_type while skipping: slice threads only (one thread on x264's one-slice pictures), no frame threads.
+# benchmarks/bench_frames_skip.py on this 2-core machine, work.process per video, best of 7 (median):
+# 20 s clips 0.382 s (0.469) SLICE vs 0.498 s (0.552) AUTO, CPU 0.447 vs 0.532 s; 10-min clip 1.261 s
+# (1.554) vs 1.474 s (1.851). Only when other processes loaded both cores did AUTO's wall time come out
+# lower (it takes more of the shared CPU). Skipping works per packet with frame threads too (pthread_frame.c
+# copies skip_frame on every submit_packet): AUTO decodes the same frames.
+SKIP_THREADS = "SLICE"
 
 
 def land(container, stream, run: seek.Run):
