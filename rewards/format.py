@@ -37,4 +37,5 @@ def tinyllava_format_of(parts: tuple[str, str] | None, length: int = TINYLLAVA_L
         scale = float(TINYLLAVA_LENGTH)
     if not scale > 0:
         return 1.0
-    return 0.5 + 0.5 * min(len(parts[0].strip()) / scale, 1.0)
+    x = len(parts[0].strip()) / scale
+    return 0.5 + 0.5 * (x if x <= 1.0 else 1.0)  # min(x, 1.0) without the builtin's generic call
