@@ -1,4 +1,4 @@
-"""Decode a video once and keep the sampled frames: decord, PyAV or the ffmpeg CLI.
+"""Decode a video once and keep the sampled frames: PyAV, decord, torchcodec or the ffmpeg CLI.
 
 :func:`decode` returns a :class:`DecodedVideo` or raises :class:`VideoError` whose ``reason`` is one of
 ``missing`` (no such file), ``unreadable`` (empty, not a container, no index), ``no_video_stream``,
@@ -31,24 +31,30 @@ returns, at each stored index, the reference's frame and timestamp, or refuses t
 
 How each decoder counts and converts, and what it is trusted for:
 
-- ``pyav`` *is* the reference: it decodes sequentially, counting every frame (no RGB conversion) and
-  keeping its pts. The indices depend on the count, so it *plans* them from the container's claim
-  (``frames``, else duration × fps, timestamps ``i / fps``), converts the planned frames while decoding,
-  then re-chooses with the true timestamps; when a chosen frame was not converted (the container over- or
-  under-reported, or VFR moved the window) a second pass converts exactly those and stops after the last
-  (rare). A packet the decoder rejects is skipped, as the ffmpeg CLI does, so a file cut short keeps its
-  good frames. Trusted for every file PyAV opens.
-- ``ffmpeg`` (ffmpeg-python over the CLI): ``ffprobe`` for the stream, then
-  ``ffmpeg -copyts -i PATH -filter_complex [0:v:0]showinfo[s0] -map [s0] -f rawvideo -fps_mode passthrough
-  -pix_fmt rgb24 pipe:`` (``-vsync`` before ffmpeg 5.1), which autorotates; frames are read from the pipe
-  one at a time (every frame is converted by the CLI, only the chosen ones are kept). Timestamps are the
-  sorted pts of the packets PyAV demuxes (:func:`curate.probe.read_index`) when there are as many as
-  frames piped — where the container stores no pts (AVI, elementary streams) FFmpeg guesses them, and
-  the CLI's FFmpeg may guess differently from PyAV's, so one demuxer decides for every decoder — else
-  the sorted ``showinfo`` pts (the CLI's best-effort timestamps); the same plan / second pass as PyAV.
-  The CLI's own messages do not say which packet failed, so a stream yielding no frame is ``zero_frames``
-  with ffmpeg's last lines as the detail.
+- ``pyav`` gives the reference's frames. When the packet index (:func:`curate.probe.read_index`, packets
+  demuxed without decoding) can stand for the full decode (:func:`curate.frames.seek.untrusted` says
+  nothing against it), frame count and timestamps come from the index and only :func:`curate.frames.seek.plan`'s
+  runs are decoded: from the keyframe before each sampled frame forward to it, or one run from the start
+  when that is cheaper; inside a run, packets nobody sampled are sent with ``skip_frame`` NONREF, so
+  pictures nothing references are never decoded (:mod:`curate.frames.decoders.nonref` says for which
+  codecs). Every frame that comes out is checked against the index; any disagreement falls back to the
+  full sequential decode, which counts every frame (no RGB conversion) and keeps its pts, plans the
+  indices from the container's claim (``frames``, else duration × fps, timestamps ``i / fps``), converts
+  the planned frames while decoding, then re-chooses with the true timestamps; when a chosen frame was not
+  converted (the container over- or under-reported, or VFR moved the window) a second pass converts
+  exactly those and stops after the last (rare). A packet the decoder rejects is skipped, as the ffmpeg
+  CLI does, so a file cut short keeps its good frames. Trusted for every file PyAV opens.
+- ``ffmpeg`` (ffmpeg-python over the CLI): ``ffprobe`` for the stream, then the CLI decodes with
+  ``-copyts -fps_mode passthrough`` (``-vsync`` before ffmpeg 5.1), keeps only the sampled frames with a
+  ``select`` filter, scales them with its ``scale`` filter and pipes ``rgb24`` (it autorotates); see
+  :mod:`curate.frames.decoders.ffmpeg`. Timestamps are the sorted pts of the packets PyAV demuxes
+  when there are as many as frames — where the container stores no pts (AVI, elementary streams) FFmpeg
+  guesses them, and the CLI's FFmpeg may guess differently from PyAV's, so one demuxer decides for every
+  decoder — else the CLI's ``showinfo`` pts. The CLI's own messages do not say which packet failed, so a
+  stream yielding no frame is ``zero_frames`` with ffmpeg's last lines as the detail.
   Trusted for every file; its frames equal PyAV's except where the two libavcodec builds differ.
+- ``torchcodec`` (CPU, or NVDEC with ``device="cuda"``): exact-seek mode, refused unless the PyAV index is
+  trusted as for sparse decoding; see :mod:`curate.frames.decoders.torchcodec`.
 - ``decord`` (``VideoReader`` + ``get_batch`` of the chosen frames) seeks: it jumps to the keyframe it
   believes precedes a frame and counts frames from there, with keyframe positions taken in *decode*
   order and frame positions in *presentation* order, and with ``av_seek_frame`` by timestamp. That is
@@ -67,10 +73,11 @@ How each decoder counts and converts, and what it is trusted for:
   timestamps are float32, which moves frames across a window's edges (1.2 s becomes 1.2000000477 s), so
   the exact ones come from PyAV's demux. decord 0.6 rotates 180° itself but cannot decode 90°/270° display
   matrices (it crashes on a size mismatch), so those are refused (``decord_rotation``).
-- ``auto`` tries decord and falls back to PyAV on any refusal or failure (AV1, VP9 in decord's FFmpeg
-  4.1, rotated, damaged or untrusted files); when both fail, PyAV's reason is the one reported. So
-  ``auto`` always returns the reference's frames; a forced ``--decoder decord`` rejects what it cannot
-  decode right instead of storing wrong frames.
+- ``auto`` is PyAV on the CPU (its sparse, non-reference-skipping decode is the fastest correct path
+  measured here, and it is trusted for every file); with ``device="cuda"`` it tries torchcodec's NVDEC
+  path first and falls back to PyAV on any refusal or failure. So ``auto`` always returns the
+  reference's frames; a forced ``--decoder decord`` or ``torchcodec`` rejects what it cannot decode
+  right instead of storing wrong frames.
 """
 
 from __future__ import annotations
