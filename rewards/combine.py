@@ -3,13 +3,15 @@ bonus, and :func:`score`, the one entry point the trainer adapters share."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from rewards._text import ANSWER_CLOSE, END_TOKENS, completion_text, strict_r1_parts, strip_end_tokens
 from rewards.format import TINYLLAVA_LENGTH, tinyllava_format, tinyllava_format_of
+from rewards.gold import read_gold
 from rewards.math_answer import math_accuracy
-from rewards.mcq import mcq_accuracy, mcq_accuracy_split
+from rewards.mcq import CACHE_SIZE, Question, mcq_accuracy, question_accuracy, read_question
 from rewards.numeric import numerical_accuracy, regression_score
 from rewards.text_match import freeform_score, ocr_score
 
@@ -124,9 +126,36 @@ def score_values(
         text = completion_text(completion)
     parts = strict_r1_parts(text) if text is not None else None
     if type(problem_type) is str and problem_type in MCQ_KINDS:  # accuracy()'s dispatch, without its str()
-        a = mcq_accuracy_split(text, parts, gold, options)
+        a = question_accuracy(text, parts, read_question(gold, options))  # score_question's two lines
     else:
         a = accuracy(text, gold, problem_type, options) or 0.0
+    return _combined(parts, a, mode, format_weight, length)
+
+
+def score_question(
+    text: str | None,
+    question: Question,
+    mode: str = "tinyllava",
+    format_weight: float = 0.5,
+    length: int = TINYLLAVA_LENGTH,
+) -> tuple[float, float, float]:
+    """:func:`score_values` of a multiple-choice row whose parts the caller has read once:
+    ``text = completion_text(completion)`` and ``question = read_question(gold, options)``
+    (:func:`rewards.mcq.read_question`; a GRPO group's completions share it).
+
+    The text is split by :func:`~rewards._text.strict_r1_parts` once: both format rewards read it, and
+    when it holds (exactly one of each tag) its answer part is the single ``<answer>`` block
+    :func:`~rewards.mcq.mcq_accuracy` reads, so the text is searched only once for the common case."""
+    if mode not in MODES:
+        raise ValueError(f"unknown reward mode {mode!r} (one of {', '.join(MODES)})")
+    parts = strict_r1_parts(text) if text is not None else None
+    return _combined(parts, question_accuracy(text, parts, question), mode, format_weight, length)
+
+
+def _combined(
+    parts: tuple[str, str] | None, a: float, mode: str, format_weight: float, length: int
+) -> tuple[float, float, float]:
+    """``(score, accuracy, format)`` from accuracy ``a`` and the split ``parts`` (``None``: no strict format)."""
     if mode == "tinyllava":
         if parts is None:
             f = 0.0
@@ -141,3 +170,32 @@ def score_values(
     if mode == "sum":
         return a + f, a, f
     return (1 - format_weight) * a + format_weight * f, a, f
+
+
+def score_gold(
+    completion: Any,
+    value: Any,
+    options: Any = None,
+    problem_type: Any = None,
+    mode: str = "tinyllava",
+    format_weight: float = 0.5,
+    length: int = TINYLLAVA_LENGTH,
+) -> tuple[float, float, float]:
+    """``score_values(completion, *read_gold(value, options, problem_type), mode, format_weight, length)``
+    (:func:`rewards.gold.read_gold`), for the adapters handed one gold value per row (EasyR1, OpenRLHF):
+    a string gold given alone is read, with its question, once per distinct string (cached)."""
+    if options is None and problem_type is None and type(value) is str:
+        answer, opts, kind, question = _gold_row(value)
+        if question is None:
+            return score_values(completion, answer, opts, kind, mode, format_weight, length)
+        if mode not in MODES:
+            raise ValueError(f"unknown reward mode {mode!r} (one of {', '.join(MODES)})")
+        return score_question(completion_text(completion), question, mode, format_weight, length)
+    return score_values(completion, *read_gold(value, options, problem_type), mode, format_weight, length)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _gold_row(value: str) -> tuple[Any, Any, str, Question | None]:
+    """``read_gold(value)`` and, for a multiple-choice gold, its question (else ``None``)."""
+    answer, options, kind = read_gold(value)
+    return answer, options, kind, read_question(answer, options) if kind in MCQ_KINDS else None

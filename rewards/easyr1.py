@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewards.combine import score_values
+from rewards.combine import score_gold
 from rewards.format import TINYLLAVA_LENGTH
-from rewards.gold import read_gold
 
 REWARD_NAME = "videoqa_mcq"
 REWARD_TYPE = "batch"
@@ -34,7 +33,8 @@ def compute_score(
     out = []
     for item in list(reward_inputs) if reward_inputs is not None else []:
         item = item if isinstance(item, dict) else {}
-        answer, options, kind = read_gold(item.get("ground_truth"), item.get("options"), item.get("problem_type"))
-        s, a, f = score_values(item.get("response"), answer, options, kind, mode, format_weight, length)
+        gold, options, kind = item.get("ground_truth"), item.get("options"), item.get("problem_type")
+        # score_gold: a packed gold read once per distinct string, with its question
+        s, a, f = score_gold(item.get("response"), gold, options, kind, mode, format_weight, length)
         out.append({"overall": s, "format": f, "accuracy": a})
     return out

@@ -298,14 +298,31 @@ def mcq_accuracy_split(text: str | None, parts: tuple[str, str] | None, gold: An
     """``mcq_accuracy(text, gold, options)`` for a text already split: ``parts`` is
     ``strict_r1_parts(text)``. When that holds, the text has exactly one of each tag, so its answer part
     is the single ``<answer>`` block :func:`mcq_accuracy` reads; the text is not searched again."""
+    return question_accuracy(text, parts, read_question(gold, options))
+
+
+NO_QUESTION: Question = (None, None, len(LETTERS), None)  # an unreadable question: every answer scores 0.0
+
+
+def read_question(gold: Any, options: Any) -> Question:
+    """:func:`question_data`, and :data:`NO_QUESTION` where reading it raises (a reward must never raise
+    inside a trainer): what :func:`question_accuracy` takes."""
     try:
         if type(gold) is str and type(options) is list:  # question_data's common case, inline
             try:
-                opts, truth, n, keys = _question_of(gold, tuple(options))
+                return _question_of(gold, tuple(options))
             except TypeError:  # an unhashable option
-                opts, truth, n, keys = _read_question(gold, options)
-        else:
-            opts, truth, n, keys = question_data(gold, options)
+                return _read_question(gold, options)
+        return question_data(gold, options)
+    except Exception:
+        return NO_QUESTION
+
+
+def question_accuracy(text: str | None, parts: tuple[str, str] | None, question: Question) -> float:
+    """:func:`mcq_accuracy_split` with the question already read (:func:`read_question`), so a caller
+    scoring several completions of one question reads it once."""
+    try:
+        opts, truth, n, keys = question
         if truth is None or text is None:
             return 0.0
         block = parts[1] if parts is not None else answer_block(text)

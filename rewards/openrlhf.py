@@ -28,9 +28,8 @@ from array import array
 from typing import Any
 
 from rewards._text import as_text
-from rewards.combine import score_values
+from rewards.combine import score_gold
 from rewards.format import TINYLLAVA_LENGTH
-from rewards.gold import read_gold
 
 # Where the assistant's turn starts in the chat templates of Qwen/ChatML, Llama 3, Gemma, Phi-3 and
 # Llama 2/Mistral; the response is what follows the last of them.
@@ -44,7 +43,7 @@ ASSISTANT_MARKERS = (
 
 
 def _response(query: Any, prompt: Any) -> str | None:
-    text = as_text(query)
+    text = query if type(query) is str else as_text(query)
     if text is None:
         return None
     if isinstance(prompt, str) and prompt and text.startswith(prompt):
@@ -53,15 +52,19 @@ def _response(query: Any, prompt: Any) -> str | None:
     return text[max(ends) :] if ends else text
 
 
-def _as_tensor(values: list[float]) -> Any:
-    """float32 tensor of ``values``; built through ``array('f')`` (the same C double → float rounding as
-    ``torch.tensor(values, dtype=torch.float32)``, several times faster: ``torch.tensor`` inspects every
-    element as a Python object). The tensor shares the array's memory and keeps it alive."""
+def _as_tensors(*columns: list[float]) -> list[Any]:
+    """Each column as a float32 tensor, or as it is without torch. Built through ``array('f')`` (the
+    same C double → float rounding as ``torch.tensor(values, dtype=torch.float32)``, several times
+    faster: ``torch.tensor`` inspects every element as a Python object); a tensor shares its array's
+    memory and keeps it alive."""
     try:
         import torch
     except ImportError:
-        return values
-    return torch.frombuffer(array("f", values), dtype=torch.float32) if values else torch.zeros(0, dtype=torch.float32)
+        return list(columns)
+    return [
+        torch.frombuffer(array("f", values), dtype=torch.float32) if values else torch.zeros(0, dtype=torch.float32)
+        for values in columns
+    ]
 
 
 def _padded(values: Any, n: int) -> list:
@@ -77,13 +80,10 @@ def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[
     length = kwargs.get("length", TINYLLAVA_LENGTH)
     rewards, accuracy, fmt = [], [], []
     for q, prompt, label in zip(queries, _padded(prompts, n), _padded(labels, n), strict=True):
-        answer, options, kind = read_gold(label)
-        s, a, f = score_values(_response(q, prompt), answer, options, kind, mode, format_weight, length)
+        # score_gold: the label read once per distinct string, with its question
+        s, a, f = score_gold(_response(q, prompt), label, None, None, mode, format_weight, length)
         rewards.append(s)
         accuracy.append(a)
         fmt.append(f)
-    return {
-        "rewards": _as_tensor(rewards),
-        "scores": _as_tensor(accuracy),
-        "extra_logs": {"accuracy": _as_tensor(accuracy), "format": _as_tensor(fmt)},
-    }
+    rewards_t, scores_t, accuracy_t, format_t = _as_tensors(rewards, accuracy, accuracy, fmt)
+    return {"rewards": rewards_t, "scores": scores_t, "extra_logs": {"accuracy": accuracy_t, "format": format_t}}

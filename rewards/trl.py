@@ -28,10 +28,10 @@ from typing import Any
 
 from rewards import shaping
 from rewards._text import completion_text, strict_r1_parts
-from rewards.combine import accuracy, score_values
+from rewards.combine import accuracy, score_question
 from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format
 from rewards.math_answer import math_accuracy
-from rewards.mcq import mcq_accuracy_split, question, question_data
+from rewards.mcq import Question, mcq_accuracy_split, question, question_data, read_question
 
 __all__ = [
     "format_reward",
@@ -62,7 +62,7 @@ def _list(value: Any) -> list:
 
 
 def _texts(completions: Any) -> list[str | None]:
-    return [completion_text(c) for c in _list(completions)]
+    return list(map(completion_text, _list(completions)))
 
 
 def _at(values: list, i: int) -> Any:
@@ -96,9 +96,16 @@ class _Gold:
 
     def rows(self, n: int) -> Iterator[tuple[Any, Any]]:
         """``(gold, options)`` of rows ``0..n-1``, the columns walked once."""
+        return zip(*self.columns(n), strict=True)
+
+    def columns(self, n: int) -> tuple[list, list]:
+        """The golds and the options of rows ``0..n-1``, each a list of ``n`` values."""
+        solutions = _column(self.solutions, n)
+        if not self.answers:  # no answer column: the golds are the solution column as it is
+            return solutions, _column(self.options, n)
         answers = _column(self.answers, n)
-        golds = [a if s is None else s for s, a in zip(_column(self.solutions, n), answers, strict=True)]
-        return zip(golds, _column(self.options, n), strict=True)
+        golds = [a if s is None else s for s, a in zip(solutions, answers, strict=True)]
+        return golds, _column(self.options, n)
 
     @staticmethod
     def mcq_of(text: str | None, gold: Any, options: Any, parts: Any = None) -> float | None:
@@ -137,12 +144,28 @@ def tinyllava_reward(completions: Any, **kwargs: Any) -> list[float | None]:
     """TinyLLaVA-Video-R1's whole reward, ``a + (2a − 1)·f`` and −2 for 0
     (:func:`rewards.combine.tinyllava_reward`); ``None`` where the gold is unreadable."""
     texts = _texts(completions)
+    golds, options = _Gold(kwargs).columns(len(texts))
     out: list[float | None] = []
-    for t, (g, o) in zip(texts, _Gold(kwargs).rows(len(texts)), strict=True):
-        read_options, truth = question_data(g, o)[:2]  # as _Gold.mcq_of reads the row (cached)
-        # score_values: the same split, accuracy and tinyllava combination (completion_text again is a no-op)
-        out.append(None if truth is None else score_values(t, g, read_options)[0])
+    last_gold = last_options = question = _UNSET
+    for t, g, o in zip(texts, golds, options, strict=True):
+        # A GRPO group's rows share their gold and options: read the question once per run of them.
+        same = o is last_options and (g is last_gold or type(g) is str and type(last_gold) is str and g == last_gold)
+        if not same:
+            question, last_gold, last_options = _tinyllava_question(g, o), g, o
+        out.append(None if question is None else score_question(t, question)[0])
     return out
+
+
+_UNSET = object()
+
+
+def _tinyllava_question(gold: Any, options: Any) -> Question | None:
+    """The question :func:`tinyllava_reward` scores a row against, ``None`` when its gold is unreadable
+    (as :func:`_Gold.mcq_of` reads it). The row is scored against the options as read, read once more:
+    ``score_values(text, gold, question_data(gold, options)[0])``, so letters in front are removed twice
+    (``["A. A. x", "B. B. y"]`` → ``x``, ``y``; :func:`rewards.combine.score` removes them once)."""
+    read_options, truth = question_data(gold, options)[:2]
+    return None if truth is None else read_question(gold, read_options)
 
 
 def problem_type_accuracy_reward(completions: Any, **kwargs: Any) -> list[float | None]:

@@ -91,8 +91,12 @@ def test_trl_per_row_gold():
 
 @pytest.mark.parametrize("fn", [trl.mcq_accuracy_reward, trl.tinyllava_reward])
 def test_trl_unreadable_gold_is_none(fn):
-    out = trl_call(fn, [RIGHT, RIGHT, RIGHT, RIGHT], solution=["<answer>B</answer>", None, "A or B", "?"],
-                   answer=[None, None, None, None])
+    out = trl_call(
+        fn,
+        [RIGHT, RIGHT, RIGHT, RIGHT],
+        solution=["<answer>B</answer>", None, "A or B", "?"],
+        answer=[None, None, None, None],
+    )
     assert out[0] is not None
     assert out[1:] == [None, None, None]
     assert trl_call(fn, [RIGHT, RIGHT]) == [None, None]  # no gold column at all
@@ -122,8 +126,12 @@ def test_trl_reasoning_accuracy_reward():
     ]
     solution = ["$\\frac{1}{2}$", "$\\frac{1}{2}$", "$\\frac{1}{2}$", "hello world"]
     assert trl_call(trl.reasoning_accuracy_reward, completions, solution=solution) == [1.0, 0.0, 0.0, None]
-    out = trl_call(trl.reasoning_accuracy_reward, ["<seed:think>x</seed:think>\\boxed{0.5}"],
-                   solution=["0.5"], reasoning_delimiters=["</seed:think>"])
+    out = trl_call(
+        trl.reasoning_accuracy_reward,
+        ["<seed:think>x</seed:think>\\boxed{0.5}"],
+        solution=["0.5"],
+        reasoning_delimiters=["</seed:think>"],
+    )
     assert out == [1.0]
 
 
@@ -148,10 +156,20 @@ def test_trl_dataset_columns_named_like_parameters():
 
 
 @pytest.mark.parametrize(
-    "fn", [trl.format_reward, trl.tinyllava_format_reward, trl.mcq_accuracy_reward, trl.tinyllava_reward,
-           trl.think_format_reward, trl.accuracy_reward, trl.reasoning_accuracy_reward,
-           trl.repeated_sentence_penalty_reward, trl.get_cosine_scaled_reward(10),
-           trl.get_repetition_penalty_reward(), trl.get_soft_overlong_punishment(10, 2)],
+    "fn",
+    [
+        trl.format_reward,
+        trl.tinyllava_format_reward,
+        trl.mcq_accuracy_reward,
+        trl.tinyllava_reward,
+        trl.think_format_reward,
+        trl.accuracy_reward,
+        trl.reasoning_accuracy_reward,
+        trl.repeated_sentence_penalty_reward,
+        trl.get_cosine_scaled_reward(10),
+        trl.get_repetition_penalty_reward(),
+        trl.get_soft_overlong_punishment(10, 2),
+    ],
 )
 def test_trl_empty_batch(fn):
     assert trl_call(fn, [], solution=[], answer=[]) == []
@@ -341,8 +359,13 @@ def test_easyr1_modes_and_extra_fields():
 
 
 def test_swift_orms_registry():
-    assert set(swift.ORMS) == {"videoqa_format", "videoqa_tinyllava_format", "videoqa_accuracy", "videoqa_tinyllava",
-                               "videoqa_problem_type_accuracy"}
+    assert set(swift.ORMS) == {
+        "videoqa_format",
+        "videoqa_tinyllava_format",
+        "videoqa_accuracy",
+        "videoqa_tinyllava",
+        "videoqa_problem_type_accuracy",
+    }
 
 
 @pytest.mark.parametrize(
@@ -361,8 +384,13 @@ def test_swift_orms_called_like_ms_swift(name, expected):
     out = cls()(completions=COMPLETIONS, solution=["<answer>B</answer>"] * 4)
     assert out == pytest.approx(expected)
     assert all(isinstance(v, float) for v in out)
-    out = cls()(COMPLETIONS, solution=["<answer>B</answer>"] * 4, answer=[1] * 4, options=[OPTIONS] * 4,
-                messages=[[{"role": "user", "content": "q"}]] * 4)
+    out = cls()(
+        COMPLETIONS,
+        solution=["<answer>B</answer>"] * 4,
+        answer=[1] * 4,
+        options=[OPTIONS] * 4,
+        messages=[[{"role": "user", "content": "q"}]] * 4,
+    )
     assert out == pytest.approx(expected)
 
 
@@ -371,3 +399,42 @@ def test_swift_unreadable_gold_is_none_as_in_trl():
     TinyLLaVA formula never gives."""
     assert swift.MCQAccuracyORM()(completions=[RIGHT], solution=[None]) == [None]
     assert swift.TinyllavaORM()(completions=[RIGHT]) == [None]
+
+
+def test_trl_tinyllava_reward_reads_each_rows_question():
+    # Rows are scored as if each were its own call, whichever gold and options its neighbours share: equal
+    # golds in distinct strings, one options list object, a changed gold, a changed options list, no gold.
+    shared = ["A. cat", "B. dog", "C. bird"]
+    golds = ["<answer>B</answer>", "".join(["<answer>", "B", "</answer>"]), "<answer>C</answer>", "C", None, "B", 1, 1]
+    options = [shared, shared, shared, ["bird", "dog", "cat"], shared, ["A. A. x", "B. B. y"], shared, None]
+    texts = [r1("dog"), r1("B"), r1("bird"), r1("cat"), r1("B"), r1("y"), r1("B"), r1("B")]
+    batch = trl_call(trl.tinyllava_reward, texts, solution=golds, options=options)
+    rows = zip(texts, golds, options, strict=True)
+    assert batch == [trl_call(trl.tinyllava_reward, [t], solution=[g], options=[o])[0] for t, g, o in rows]
+    assert batch == [2.0, 2.0, 2.0, 2.0, None, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("mode", ["tinyllava", "sum", "weighted"])
+def test_score_gold_is_score_values_of_the_read_gold(mode):
+    from rewards.combine import score_gold, score_values
+    from rewards.gold import pack_gold, read_gold
+
+    golds = [
+        "B",
+        "<answer>B</answer>",
+        1,
+        None,
+        pack_gold("B", OPTIONS),
+        pack_gold("dog", OPTIONS),
+        "{",
+        pack_gold("2.0", None, "numerical"),
+        pack_gold("B", OPTIONS, "Multiple Choice"),
+    ]
+    texts = [RIGHT, WRONG, NO_FORMAT_RIGHT, GARBAGE, r1("dog") + "<|im_end|>", None, b"<answer>B</answer>", r1("2")]
+    for gold in golds:
+        for text in texts:
+            for options, kind in [(None, None), (OPTIONS, None), (None, "numerical")]:
+                expected = score_values(text, *read_gold(gold, options, kind), mode, 0.3, 600)
+                assert score_gold(text, gold, options, kind, mode, 0.3, 600) == expected, (gold, text, options)
+    with pytest.raises(ValueError, match="unknown reward mode"):
+        score_gold(RIGHT, "B", mode="bogus")
