@@ -80,8 +80,9 @@ def completion_text(completion: Any) -> str | None:
             return None
         text = text.rstrip()
     # Every end token ends with ">"; a text ending in "</answer>" ends in none of them. Both tests are
-    # cheaper than endswith() with the tuple (twelve comparisons behind a generic argument parser).
-    if text[-1:] == ">" and text[-9:] != ANSWER_CLOSE and text.endswith(END_TOKENS):
+    # cheaper than endswith() with the tuple (twelve comparisons behind a generic argument parser), and
+    # strip_end_tokens returns any other text unchanged.
+    if text[-1:] == ">" and text[-9:] != ANSWER_CLOSE:
         return strip_end_tokens(text)
     return text
 

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from rewards._text import ANSWER_CLOSE, END_TOKENS, completion_text, strict_r1_parts, strip_end_tokens
+from rewards._text import ANSWER_CLOSE, completion_text, strict_r1_parts, strip_end_tokens
 from rewards.format import TINYLLAVA_LENGTH, tinyllava_format, tinyllava_format_of
 from rewards.gold import read_gold
 from rewards.math_answer import math_accuracy
@@ -120,7 +120,7 @@ def score_values(
         raise ValueError(f"unknown reward mode {mode!r} (one of {', '.join(MODES)})")
     if type(completion) is str:  # completion_text's common case, inline
         text = completion.rstrip()
-        if text[-1:] == ">" and text[-9:] != ANSWER_CLOSE and text.endswith(END_TOKENS):
+        if text[-1:] == ">" and text[-9:] != ANSWER_CLOSE:
             text = strip_end_tokens(text)
     else:
         text = completion_text(completion)
