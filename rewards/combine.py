@@ -188,8 +188,6 @@ def score_gold(
         answer, opts, kind, question = _gold_row(value)
         if question is None:
             return score_values(completion, answer, opts, kind, mode, format_weight, length)
-        if mode not in MODES:
-            raise ValueError(f"unknown reward mode {mode!r} (one of {', '.join(MODES)})")
         return score_question(completion_text(completion), question, mode, format_weight, length)
     return score_values(completion, *read_gold(value, options, problem_type), mode, format_weight, length)
 

@@ -61,8 +61,15 @@ def warm() -> None:
     it. A module that fails to import is left for :func:`process` to report per video."""
     import importlib
 
-    modules = ("curate.frames.decoders", "curate.frames.encode", "curate.frames.resize", "curate.probe", "av")
-    for name in (*modules, "PIL.Image"):
+    modules = (
+        "curate.frames.decoders",
+        "curate.frames.encode",
+        "curate.frames.resize",
+        "curate.probe",
+        "av",
+        "PIL.Image",
+    )
+    for name in modules:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: S112 - reported per video by process()
