@@ -115,7 +115,7 @@ def _pause_writes(pattern: str, nth: int, flag: Path) -> None:
             if fnmatch.fnmatchcase(Path(path).name, pattern):
                 seen[0] += 1
                 if seen[0] == nth:
-                    flag.write_text(str(tmp))
+                    _signal(flag, str(tmp))
                     time.sleep(3600)
 
     import curate.export
@@ -184,11 +184,19 @@ def _cli(argv: list[str]) -> None:
     app()
 
 
+def _signal(flag: Path, text: str) -> None:
+    """Write ``flag`` whole at once (a rename): the test polls for it to exist and then reads it, so a flag
+    created empty and filled afterwards could be read empty."""
+    part = flag.with_name(flag.name + ".part")
+    part.write_text(text)
+    os.replace(part, flag)
+
+
 def _hold(folder: str, flag: str) -> None:
     from curate.lock import output_lock
 
     with output_lock(folder):
-        Path(flag).write_text(str(os.getpid()))
+        _signal(Path(flag), str(os.getpid()))
         time.sleep(3600)
 
 
