@@ -52,8 +52,8 @@ from rewards import easyr1, openrlhf, score, swift, trl, verl  # noqa: E402
 from rewards.gold import pack_gold  # noqa: E402
 
 BATCH_SIZES = (8, 64, 512, 4096)
-MIN_TIMED_S = 0.2
-ROUNDS = 5
+MIN_TIMED_S = 0.05
+ROUNDS = 20
 GOAL_RATE = 100_000
 GOAL_RATIO = 1.3
 DIRECT_AIM = 130_000  # headroom for the scorer itself (issue 12)

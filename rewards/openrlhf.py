@@ -27,7 +27,7 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
-from rewards._text import as_text
+from rewards._text import _END_TAILS, as_text
 from rewards.combine import score_gold
 from rewards.format import TINYLLAVA_LENGTH
 
@@ -73,17 +73,30 @@ def _padded(values: Any, n: int) -> list:
 
 
 def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[str, Any]:
-    queries = list(queries) if queries is not None else []
+    """``{"rewards", "scores", "extra_logs": {"accuracy", "format"}}``, one value per query (missing
+    prompts or labels count as ``None``). ``scores`` and ``extra_logs["accuracy"]`` are the same tensor:
+    OpenRLHF copies both and never writes into them, and one tensor fewer is a fifth of a small call."""
+    queries = queries if type(queries) is list else list(queries) if queries is not None else []
     n = len(queries)
+    prompts = prompts if type(prompts) is list and len(prompts) == n else _padded(prompts, n)
+    labels = labels if type(labels) is list and len(labels) == n else _padded(labels, n)
     mode = kwargs.get("mode", "tinyllava")
     format_weight = kwargs.get("format_weight", 0.5)
     length = kwargs.get("length", TINYLLAVA_LENGTH)
     rewards, accuracy, fmt = [], [], []
-    for q, prompt, label in zip(queries, _padded(prompts, n), _padded(labels, n), strict=True):
+    add_reward, add_accuracy, add_format = rewards.append, accuracy.append, fmt.append
+    for q, prompt, label in zip(queries, prompts, labels, strict=True):
+        # _response's common case inline: the query starts with its prompt and ends with an end token,
+        # cut off here (score_gold strips any run of them left, as for every other response)
+        if type(q) is str and type(prompt) is str and prompt and q.startswith(prompt):
+            head, _, tail = q.rpartition("<")
+            response = head[len(prompt) :] if tail in _END_TAILS and len(head) >= len(prompt) else q[len(prompt) :]
+        else:
+            response = _response(q, prompt)
         # score_gold: the label read once per distinct string, with its question
-        s, a, f = score_gold(_response(q, prompt), label, None, None, mode, format_weight, length)
-        rewards.append(s)
-        accuracy.append(a)
-        fmt.append(f)
-    rewards_t, scores_t, accuracy_t, format_t = _as_tensors(rewards, accuracy, accuracy, fmt)
-    return {"rewards": rewards_t, "scores": scores_t, "extra_logs": {"accuracy": accuracy_t, "format": format_t}}
+        s, a, f = score_gold(response, label, None, None, mode, format_weight, length)
+        add_reward(s)
+        add_accuracy(a)
+        add_format(f)
+    rewards_t, accuracy_t, format_t = _as_tensors(rewards, accuracy, fmt)
+    return {"rewards": rewards_t, "scores": accuracy_t, "extra_logs": {"accuracy": accuracy_t, "format": format_t}}

@@ -311,6 +311,27 @@ def test_openrlhf_prompt_not_a_prefix_and_kwargs(torch_state):
     assert values(out["rewards"]) == pytest.approx([0.9])
 
 
+@pytest.mark.parametrize(
+    "tail",
+    ["", "<|im_end|>", "<|im_end|><|endoftext|><|endoftext|>", "<|im_end|>\n", " </s>", "<|im_end|>x", "<b>", "<"],
+)
+@pytest.mark.parametrize("response", [RIGHT, WRONG, NO_FORMAT_RIGHT, "", "im_end|>", "<answer>B</answer>"])
+@pytest.mark.parametrize("prompt", ["<|im_start|>user\nWhich?<|im_end|>\n<|im_start|>assistant\n", "Q: <b>which</b>?"])
+def test_openrlhf_scores_the_response_as_every_adapter_does(response, tail, prompt):
+    """The query cut at its prompt and its end token in one step (the common case) scores what
+    ``rewards.score`` gives the response with its trailing end tokens stripped."""
+    from rewards import score
+    from rewards._text import strip_end_tokens
+
+    out = openrlhf.reward_func([prompt + response + tail], [prompt], ["B"])
+    want = score(strip_end_tokens(response + tail), "B")
+    assert [values(out["rewards"]), values(out["scores"]), values(out["extra_logs"]["format"])] == [
+        [pytest.approx(want["score"])],
+        [want["accuracy"]],
+        [pytest.approx(want["format"])],
+    ]
+
+
 def test_openrlhf_output_types_and_missing_labels(torch_state):
     out = openrlhf.reward_func([RIGHT, RIGHT], [""], [])
     if torch_state:
