@@ -127,7 +127,7 @@ def _pause_writes(pattern: str, nth: int, flag: Path) -> None:
             module.atomic_path = pausing
 
 
-def _slow(task, shaping):  # replaces curate.frames.work.process in the workers
+def _slow(task, shaping, threads=1):  # replaces curate.frames.work.process in the workers
     folder = Path(os.environ["SLOW_WORKER_DIR"])
     (folder / str(os.getpid())).write_text(task.video)
     time.sleep(600)

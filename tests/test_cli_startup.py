@@ -103,23 +103,23 @@ def test_an_unknown_command_is_a_usage_error():
 
 def test_pool_workers_import_the_decoders_when_they_start():
     """The worker has PyAV, the decoders and Pillow's JPEG plugin before its first task, though the driver
-    never imported them."""
+    never imported them; its one worker's videos may use every CPU (``threads``)."""
     code = """
-        import sys
+        import os, sys
         from curate.frames import executors
 
         WANTED = ("av", "curate.frames.decoders", "curate.probe", "PIL.JpegImagePlugin")
 
-        def probe(task, shaping):
+        def probe(task, shaping, threads):
             found = [m for m in WANTED if m in sys.modules]
-            return {"reason": "probe", "detail": ",".join(found)}
+            return {"reason": "probe", "detail": ",".join(found), "threads": threads}
 
         assert not [m for m in WANTED if m in sys.modules]
         seen = []
         executors.process = probe
         with executors.local_pool(1) as pool:
             executors.run_local([executors.Task("k", "v", "p")], None, lambda t, r: seen.append(r), 1, 60.0, pool)
-        assert seen == [{"reason": "probe", "detail": ",".join(WANTED)}], seen
+        assert seen == [{"reason": "probe", "detail": ",".join(WANTED), "threads": os.cpu_count()}], seen
     """
     assert loaded_after(code, ["curate.frames.decoders"]) == []
 

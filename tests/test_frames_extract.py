@@ -99,13 +99,13 @@ def test_rerun_skips_finished_videos_and_other_config_is_refused(tmp_path, libra
 MISBEHAVE = {"how": None}  # set by the test before the worker pool forks
 
 
-def _misbehaving(task, shaping):
+def _misbehaving(task, shaping, threads=1):
     """Stands in for curate.frames.work.process: a.mp4 hangs or kills its worker, others decode."""
     if task.video == "a.mp4" and MISBEHAVE["how"] == "hang":
         time.sleep(60)
     if task.video == "a.mp4" and MISBEHAVE["how"] == "crash":
         os._exit(3)
-    return REAL_PROCESS(task, shaping)
+    return REAL_PROCESS(task, shaping, threads)
 
 
 REAL_PROCESS = executors.process

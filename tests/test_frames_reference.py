@@ -152,12 +152,14 @@ WINDOW = {"start": 1.3, "end": 3.7}
 @pytest.mark.parametrize("sampling", [SPARSE, BY_TIME], ids=["uniform7", "fps3"])
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_sparse_decoding_equals_the_full_decode(folder, kind, sampling, window):
-    """A seek per GOP where the index is trusted (``sparse=True``: ``seek_cost`` 0), the full decode otherwise."""
+    """A seek per GOP where the index is trusted (``sparse=True``: ``seek_cost`` 0), the full decode otherwise;
+    the same with the plan split over 2 and 3 threads, each on its own container (``seek.split``)."""
     path, ref = clip(folder, kind)
     full = decode_pyav(path, sampling, sparse=False, **window)
     assert full.frames_decoded >= full.num_frames_decoded == len(ref.frames)
-    for sparse in (True, None):  # None: the per-video choice of the default path
-        same_as_full(decode_pyav(path, sampling, sparse=sparse, **window), full)
+    # None: the per-video choice of the default path
+    for sparse, threads in ((True, 1), (None, 1), (None, 2), (True, 3)):
+        same_as_full(decode_pyav(path, sampling, sparse=sparse, threads=threads, **window), full)
 
 
 @pytest.mark.parametrize("kind", SEEKING)
@@ -169,6 +171,7 @@ def test_sparse_decoding_seeks_and_decodes_less(folder, kind):
     assert video.frames_decoded < video.num_frames_decoded
     index = pyav_index(path)
     assert len(seek.plan(index, video.indices, seek_cost=0)) > 1  # it did seek
+    assert len(seek.split(index, video.indices, 2)) == 2  # and threads=2 decodes two plans side by side
 
 
 @pytest.mark.parametrize("kind", ["mpeg2_vob", "h264_mpegts", "mpeg4_avi_bframes", "mpeg1_es"])

@@ -130,13 +130,16 @@ def run_local(
     pool=None,
 ) -> None:
     """Process ``tasks`` on ``workers`` processes (default: CPU count), at most 4 per worker in flight; in
-    ``pool`` (from :func:`local_pool` with as many workers) when given, else in a pool of its own."""
-    workers = workers or os.cpu_count() or 1
+    ``pool`` (from :func:`local_pool` with as many workers) when given, else in a pool of its own. Each
+    video may use ``CPU count // workers`` threads (at least one): the CPUs fewer workers leave idle."""
+    cpus = os.cpu_count() or 1
+    workers = workers or cpus
+    threads = max(1, cpus // workers)
     window = workers * 4
     pending: list[tuple[Task, object]] = []
     with contextlib.nullcontext(pool) if pool is not None else local_pool(workers) as pool:
         for task in tasks:
-            pending.append((task, pool.schedule(process, args=(task, shaping), timeout=timeout)))
+            pending.append((task, pool.schedule(process, args=(task, shaping, threads), timeout=timeout)))
             if len(pending) >= window:
                 done, pending = pending[0], pending[1:]
                 on_result(done[0], _outcome(done[1], timeout))

@@ -116,6 +116,26 @@ def cost(runs: list[Run], seek_cost: int = SEEK_COST) -> int:
     return sum(r.packets for r in runs) + seek_cost * len(runs)
 
 
+def split(index, wanted: list[int], parts: int, seek_cost: int = SEEK_COST) -> list[list[Run]]:
+    """The frames ``wanted`` as up to ``parts`` plans of about equal size that decoders can work on side by
+    side (each from its own seek). The units are the runs of ``plan(index, wanted, seek_cost=0)`` (one per
+    keyframe reached, in order); they are cut into contiguous groups, a group closed when the next unit's
+    middle would pass ``g / parts`` of all their packets (``g``: the groups so far), and each group is
+    planned with ``seek_cost``. One plan when ``parts`` is 1 or one unit holds every frame."""
+    units = plan(index, wanted, seek_cost=0)
+    if parts <= 1 or len(units) < 2:
+        return [plan(index, wanted, seek_cost)]
+    total = sum(u.packets for u in units)
+    groups: list[list[int]] = [[]]
+    done = 0
+    for unit in units:
+        if groups[-1] and len(groups) < parts and done + unit.packets / 2 > total * len(groups) / parts:
+            groups.append([])
+        groups[-1].extend(unit.targets)
+        done += unit.packets
+    return [plan(index, group, seek_cost) for group in groups]
+
+
 def planned_frames(index, wanted: list[int]) -> int:
     """Frames a decoder that seeks to the keyframe before each wanted frame and decodes on while it can
     (decord's and torchcodec's rule: :func:`plan` with ``seek_cost`` 0) decodes; every packet when the index

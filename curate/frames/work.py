@@ -78,11 +78,12 @@ def warm() -> None:
         sys.modules["PIL.Image"].preinit()  # the JPEG/PNG (and BMP, GIF, PPM) plugins Image.save loads first
 
 
-def process(task: Task, shaping: FrameSpec) -> dict:
+def process(task: Task, shaping: FrameSpec, threads: int = 1) -> dict:
     """Decode ``task`` and build its frame row, or say why not. ``{"row": …, "frames_decoded": k}``: ``k`` is
     what the decoder actually decoded (sparse decoding: far fewer than the row's ``num_frames_decoded``, the
     stream's frame count). Pictures come scaled from decoders that scale in their colour conversion (PyAV,
-    the ffmpeg CLI); the others' full-size frames are resized here (:mod:`curate.frames.resize`)."""
+    the ffmpeg CLI); the others' full-size frames are resized here (:mod:`curate.frames.resize`).
+    ``threads``: the CPUs this video may use (see :func:`curate.frames.decoders.decode`)."""
     from functools import partial
 
     from curate.frames.decoders import VideoError, decode
@@ -93,7 +94,7 @@ def process(task: Task, shaping: FrameSpec) -> dict:
     geometry = partial(picture_size, mode=mode, size=size, max_pixels=max_pixels)
     device = shaping.device
     try:
-        video = decode(task.path, shaping.sampling, task.start, task.end, shaping.decoder, geometry, device)
+        video = decode(task.path, shaping.sampling, task.start, task.end, shaping.decoder, geometry, device, threads)
     except VideoError as exc:
         return {"reason": exc.reason, "detail": exc.detail}
     except Exception as exc:  # an unexpected decoder failure is the video's, not the run's

@@ -117,13 +117,16 @@ def decode(
     decoder: str = "auto",
     geometry: Geometry = None,
     device: str = "cpu",
+    threads: int = 1,
 ) -> DecodedVideo:
     """Decode ``path`` with ``decoder`` and keep the frames ``sampling`` chooses inside [start, end].
 
     ``geometry`` maps a decoded (rotated) ``(h, w)`` to the size the decoder may scale the pictures to
     (PyAV and the ffmpeg CLI do, in their colour conversion; decord and torchcodec return full-size frames —
     compare ``frames[0].shape`` with ``(height, width)``). ``device``: ``cpu``, or ``cuda``/``cuda:N`` for
-    torchcodec's NVDEC path (``auto`` then tries torchcodec first, see the package docstring)."""
+    torchcodec's NVDEC path (``auto`` then tries torchcodec first, see the package docstring). ``threads``:
+    how many seeks PyAV may decode side by side (:func:`~curate.frames.decoders.pyav.pyav_plans`), for a
+    caller with CPUs to spare."""
     check_device(device)
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {DECODERS}, not {decoder!r}")
@@ -134,7 +137,7 @@ def decode(
     if decoder == "decord":
         return decode_decord(path, sampling, start, end)
     if decoder == "pyav":
-        return decode_pyav(path, sampling, start, end, geometry)
+        return decode_pyav(path, sampling, start, end, geometry, threads=threads)
     if decoder == "ffmpeg":
         return decode_ffmpeg(path, sampling, start, end, geometry)
     if decoder == "torchcodec":
@@ -144,7 +147,7 @@ def decode(
             return decode_torchcodec(path, sampling, start, end, device)
         except Exception:  # refused or failed: PyAV, the reference, has the last word
             pass
-    return decode_pyav(path, sampling, start, end, geometry)
+    return decode_pyav(path, sampling, start, end, geometry, threads=threads)
 
 
 def check_decoder(decoder: str, device: str = "cpu") -> None:

@@ -218,6 +218,32 @@ def pyav_runs(
     return kept, decoded
 
 
+def pyav_plans(path: str, container, stream, index, plans: list[list[seek.Run]], geometry: Geometry = None, skip=None):
+    """:func:`pyav_runs` of each plan (:func:`curate.frames.seek.split`), side by side: the first in this
+    thread on the open ``container``, each other in a thread of its own on its own container of ``path``
+    with ``stream``'s thread type (PyAV lets go of the GIL while FFmpeg decodes and scales). ``({index:
+    RGB frame}, frames decoded)`` of all together, or ``(None, frames decoded)`` when any plan was
+    refused."""
+    if len(plans) == 1:
+        return pyav_runs(container, stream, index, plans[0], geometry, skip)
+    from concurrent.futures import ThreadPoolExecutor
+
+    def on_own_container(runs: list[seek.Run]):
+        with open_pyav(path) as own:
+            own_stream = own.streams.video[0]
+            own_stream.thread_type = stream.thread_type
+            return pyav_runs(own, own_stream, index, runs, geometry, skip)
+
+    with ThreadPoolExecutor(len(plans) - 1, thread_name_prefix="pyav-plan") as pool:
+        others = [pool.submit(on_own_container, runs) for runs in plans[1:]]
+        results = [pyav_runs(container, stream, index, plans[0], geometry, skip)]
+        results += [future.result() for future in others]
+    decoded = sum(count for _, count in results)
+    if any(kept is None for kept, _ in results):
+        return None, decoded
+    return {i: frame for kept, _ in results for i, frame in kept.items()}, decoded
+
+
 # thread_type while skipping: slice threads only (one thread on x264's one-slice pictures), no frame threads.
 # benchmarks/bench_frames_skip.py on this 2-core machine, work.process per video, best of 7 (median):
 # 20 s clips 0.382 s (0.469) SLICE vs 0.498 s (0.552) AUTO, CPU 0.447 vs 0.532 s; 10-min clip 1.261 s
@@ -252,6 +278,7 @@ def decode_pyav(
     geometry: Geometry = None,
     sparse: bool | None = None,
     nonref: bool = True,
+    threads: int = 1,
 ) -> DecodedVideo:
     """PyAV decoder, the reference (see the module docstring). ``sparse``: None decides from the index
     (:func:`curate.frames.seek.untrusted`, then :func:`curate.frames.seek.plan`'s runs — one run from the
@@ -260,7 +287,8 @@ def decode_pyav(
     GOP (``seek_cost`` 0) to exercise seeking on small clips. ``nonref``: on a trusted index, skip the
     unwanted frames nothing references (:func:`pyav_runs`, where
     :func:`~curate.frames.decoders.nonref.packet_format` allows; False: decode
-    every frame of the runs, for comparisons)."""
+    every frame of the runs, for comparisons). ``threads``: on a trusted index, the sampled frames are
+    decoded as up to this many plans side by side (:func:`curate.frames.seek.split`, :func:`pyav_plans`)."""
     from curate.probe import read_index
 
     spent = 0
@@ -277,8 +305,8 @@ def decode_pyav(
                 timestamps = index.timestamps
                 rate = measured_fps(index.fps, timestamps)
                 indices = choose(timestamps, rate, sampling, start, end)
-                runs = seek.plan(index, indices, seek_cost=0 if sparse else seek.SEEK_COST)
-                kept, decoded = pyav_runs(container, stream, index, runs, geometry, skip)
+                plans = seek.split(index, indices, threads, seek_cost=0 if sparse else seek.SEEK_COST)
+                kept, decoded = pyav_plans(path, container, stream, index, plans, geometry, skip)
                 spent += decoded  # a refused attempt's frames were decoded too
                 if kept is not None:
                     size = shown_size(stream.codec_context.height, stream.codec_context.width, index.rotation)
