@@ -21,7 +21,8 @@ What is measured
     in-process ones get one warm-up call first. The BEST (minimum) repeat is reported, the median beside
     it. As a diagnosis (not a goal) the table also gives (c)'s per-video work alone:
     ``curate.frames.work.process`` called in this process (decode + sample + resize + JPEG; no process
-    start-up, pool or Parquet).
+    start-up, pool or Parquet), with its decode on one thread and on every CPU (``--workers 1`` gives its
+    one worker every CPU: the sampled frames are decoded as plans side by side, ``seek.split``).
 
 The data
     ``--clips`` H.264 clips made with the ffmpeg CLI from the ``testsrc2`` test pattern (moving shapes,
@@ -35,8 +36,9 @@ Long clips (issue 12)
     (``-x264-params keyint=250:min-keyint=250:scenecut=0``, preset veryfast), 16 frames sampled:
     (L-a) the whole-decode floor (as (a): PyAV decodes every frame, no conversion, the faster of threaded
     and single-threaded), (L-work) ``work.process`` in-process (auto: PyAV, seeking from the packet index;
-    decode + resize to 384² + JPEG), (L-c) the whole ``curate extract-frames --workers 1`` process. Before
-    timing, the sparse decode's indices, timestamps and pixels are compared with the full decode's.
+    decode + resize to 384² + JPEG; on one thread, the goal's row, and on every CPU), (L-c) the whole
+    ``curate extract-frames --workers 1`` process. Before timing, the sparse decode's indices, timestamps
+    and pixels, on one thread and on every CPU, are compared with the full decode's.
 
 Usage
     python benchmarks/bench_frames.py [--clips N] [--seconds S] [--repeat R] [--long-seconds S]
@@ -69,6 +71,7 @@ GOAL_B_OVER_C = 3.0
 GOAL_LONG_WORK = 5.0
 GOAL_LONG_PROCESS = 3.0
 LONG_GOP = 250
+CPUS = os.cpu_count() or 1
 
 # --------------------------------------------------------------------------------------------------
 # Data: clips and an mcq table that references them
@@ -129,25 +132,27 @@ def make_long_clip(root: Path, seconds: float) -> Path:
 
 
 def check_sparse_frames(path: Path) -> str:
-    """The seeking decode's indices, timestamps and pixels against the full decode's (16 uniform frames)."""
+    """The seeking decode's indices, timestamps and pixels against the full decode's (16 uniform frames), on
+    one thread and on every CPU (plans side by side)."""
     import numpy as np
 
     from curate.frames.decoders.pyav import decode_pyav
     from curate.frames.sampling import Sampling
 
-    sparse = decode_pyav(str(path), Sampling(num_frames=NUM_FRAMES))
     full = decode_pyav(str(path), Sampling(num_frames=NUM_FRAMES), sparse=False)
-    same = (sparse.indices, sparse.timestamps, sparse.num_frames_decoded) == (
-        full.indices,
-        full.timestamps,
-        full.num_frames_decoded,
-    )
-    same = same and all(np.array_equal(a, b) for a, b in zip(sparse.frames, full.frames, strict=True))
-    if not same:
-        raise RuntimeError(f"{path}: the sparse decode differs from the full decode")
+    for threads in sorted({1, CPUS}):
+        sparse = decode_pyav(str(path), Sampling(num_frames=NUM_FRAMES), threads=threads)
+        same = (sparse.indices, sparse.timestamps, sparse.num_frames_decoded) == (
+            full.indices,
+            full.timestamps,
+            full.num_frames_decoded,
+        )
+        same = same and all(np.array_equal(a, b) for a, b in zip(sparse.frames, full.frames, strict=True))
+        if not same:
+            raise RuntimeError(f"{path}: the sparse decode on {threads} thread(s) differs from the full decode")
     return (
-        f"identical frames: yes (16 of {full.num_frames_decoded} frames; the sparse decode decoded "
-        f"{sparse.frames_decoded} frames, the full one {full.frames_decoded})"
+        f"identical frames: yes, on 1 and {CPUS} threads (16 of {full.num_frames_decoded} frames; the sparse "
+        f"decode decoded {sparse.frames_decoded} frames, the full one {full.frames_decoded})"
     )
 
 
@@ -235,11 +240,12 @@ def extract_command(mcq_dir: Path, root: Path, out: Path, workers: int) -> list[
     ]
 
 
-def stage_work(path: Path, root: Path):
-    """(c)'s per-video work without the process around it: ``curate.frames.work.process`` in-process."""
+def stage_work(path: Path, root: Path, threads: int = 1):
+    """(c)'s per-video work without the process around it: ``curate.frames.work.process`` in-process, its
+    decode on ``threads`` threads (``--workers 1`` gives its worker every CPU)."""
     from curate.frames.work import FrameSpec, Task, process
 
-    result = process(Task("bench", str(path.relative_to(root)), str(path)), FrameSpec())
+    result = process(Task("bench", str(path.relative_to(root)), str(path)), FrameSpec(), threads)
     if "row" not in result:
         raise RuntimeError(f"{path}: {result}")
     return result
@@ -322,11 +328,11 @@ def time_all(repeats: dict[str, Repeat], repeat: int, videos: int) -> dict[str, 
 
 
 def print_table(rows: list[tuple[str, Timing]]) -> None:
-    header = f"{'path':<62} {'s/video':>8} {'median':>8} {'videos/s':>9}"
+    header = f"{'path':<72} {'s/video':>8} {'median':>8} {'videos/s':>9}"
     print(header)
     print("-" * len(header))
     for name, t in rows:
-        print(f"{name:<62} {t.best:>8.3f} {t.median:>8.3f} {t.videos_per_s:>9.2f}")
+        print(f"{name:<72} {t.best:>8.3f} {t.median:>8.3f} {t.videos_per_s:>9.2f}")
 
 
 def verdict(ok: bool) -> str:
@@ -361,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                 "a_single": in_process(lambda p: decode_floor(p, threads=False), clips),
                 "b": in_process(tinyllava, clips),
                 "work": in_process(lambda p: stage_work(p, root), clips),
+                "work_all": in_process(lambda p: stage_work(p, root, CPUS), clips),
                 "c": whole_process(lambda out: extract_command(mcq_dir, root, out, 1), tmp, len(clips)),
                 "c2": whole_process(lambda out: extract_command(mcq_dir, root, out, 2), tmp, len(clips)),
             },
@@ -383,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                 "la_threads": in_process(decode_floor, [long]),
                 "la_single": in_process(lambda p: decode_floor(p, threads=False), [long]),
                 "lwork": in_process(lambda p: stage_work(p, long_root), [long]),
+                "lwork_all": in_process(lambda p: stage_work(p, long_root, CPUS), [long]),
                 "lc": whole_process(lambda out: extract_command(long_mcq, long_root, out, 1), tmp, 1),
             },
             args.repeat,
@@ -402,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
             ("(b) TinyLLaVA-Video: decord every frame -> float32, keep 16", b),
             ("(c) curate extract-frames, whole process, --workers 1", c),
             ("    (c) with --workers 2", c2),
-            ("    (c)'s work in-process: work.process (no start-up/pool/IO)", timings["work"]),
+            ("    (c)'s work in-process: work.process (no start-up/pool/IO), 1 thread", timings["work"]),
+            (f"    the same on {CPUS} threads (what --workers 1 gives its worker)", timings["work_all"]),
         ]
     )
     c_over_a = c.best / a.best
@@ -423,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         [
             ("(L-a) whole-decode floor: PyAV, every frame, thread_type AUTO", longs["la_threads"]),
             ("      the same, FFmpeg's default single thread", longs["la_single"]),
-            ("(L-work) work.process in-process (auto: PyAV, sparse)", lwork),
+            ("(L-work) work.process in-process (auto: PyAV, sparse), 1 thread", lwork),
+            (f"         the same on {CPUS} threads (what --workers 1 gives its worker)", longs["lwork_all"]),
             ("(L-c) curate extract-frames, whole process, --workers 1", lc),
         ]
     )

@@ -12,7 +12,7 @@ What is measured
       ``extra_info`` carrying the options;
     * ``rewards.openrlhf.reward_func`` on the batch (queries = prompt + response + ``<|im_end|>``, packed
       labels); its result holds torch tensors when torch is importable, as inside OpenRLHF (read back
-      with ``tolist()``);
+      with ``tolist()`` for the check of equal rewards, not in the timing);
     * ``rewards.easyr1.compute_score`` on a list of ``{response, response_length, ground_truth}`` with
       packed golds (``rewards.gold``), as EasyR1's batch reward manager calls it;
     * ``rewards.swift.TinyllavaORM`` called as ms-swift calls it (completions + column keywords).
@@ -102,9 +102,15 @@ def via_verl(b: Batch) -> list[float]:
     ]
 
 
-def via_openrlhf(b: Batch) -> list[float]:
-    rewards = openrlhf.reward_func(b.queries, b.prompts, b.packed)["rewards"]
-    return rewards.tolist() if hasattr(rewards, "tolist") else rewards
+def via_openrlhf(b: Batch):
+    """The ``rewards`` OpenRLHF takes: a float32 tensor (a list without torch); :func:`floats` reads it back
+    for the check, outside the timing."""
+    return openrlhf.reward_func(b.queries, b.prompts, b.packed)["rewards"]
+
+
+def floats(values) -> list[float]:
+    """An adapter's rewards as Python floats (a tensor read back with ``tolist()``)."""
+    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 def via_easyr1(b: Batch) -> list[float]:
@@ -115,7 +121,7 @@ def via_swift(b: Batch) -> list[float]:
     return b.swift_orm(b.texts, solution=b.solutions, options=b.options, trainer_state=None)
 
 
-ADAPTERS: dict[str, Callable[[Batch], list[float]]] = {
+ADAPTERS: dict[str, Callable[[Batch], object]] = {
     "direct": direct,
     "trl": via_trl,
     "verl": via_verl,
@@ -125,7 +131,7 @@ ADAPTERS: dict[str, Callable[[Batch], list[float]]] = {
 }
 
 
-def time_batches(fns: dict[str, Callable[[Batch], list[float]]], batches: list[Batch]) -> dict[str, float]:
+def time_batches(fns: dict[str, Callable[[Batch], object]], batches: list[Batch]) -> dict[str, float]:
     """Best CPU seconds of this process (``time.process_time``) for one pass over all batches, per
     function: ROUNDS rounds, each timing every function once (interleaved, so a burst of load on the
     shared machine hits all of them alike) over enough passes to last at least MIN_TIMED_S; the best
@@ -167,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         batches = [Batch(items[i : i + size]) for i in range(0, len(items), size)]
         expected = [x for b in batches for x in direct(b)]
         for name, fn in ADAPTERS.items():
-            got = [x for b in batches for x in fn(b)]
+            got = [x for b in batches for x in floats(fn(b))]
             if any(abs(a - e) > 1e-6 for a, e in zip(got, expected, strict=True)):
                 raise SystemExit(f"{name} at batch size {size}: rewards differ from direct scoring")
         seconds = time_batches(ADAPTERS, batches)

@@ -89,8 +89,8 @@ def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[
         # _response's common case inline: the query starts with its prompt and ends with an end token,
         # cut off here (score_gold strips any run of them left, as for every other response)
         if type(q) is str and type(prompt) is str and prompt and q.startswith(prompt):
-            head, _, tail = q.rpartition("<")
-            response = head[len(prompt) :] if tail in _END_TAILS and len(head) >= len(prompt) else q[len(prompt) :]
+            cut, end = len(prompt), q.rfind("<")
+            response = q[cut:end] if end >= cut and q[end + 1 :] in _END_TAILS else q[cut:]
         else:
             response = _response(q, prompt)
         # score_gold: the label read once per distinct string, with its question
