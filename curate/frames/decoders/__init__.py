@@ -37,7 +37,9 @@ How each decoder counts and converts, and what it is trusted for:
   runs are decoded: from the keyframe before each sampled frame forward to it, or one run from the start
   when that is cheaper; inside a run, packets nobody sampled are sent with ``skip_frame`` NONREF, so
   pictures nothing references are never decoded (:mod:`curate.frames.decoders.nonref` says for which
-  codecs). Every frame that comes out is checked against the index; any disagreement falls back to the
+  codecs). Given ``threads`` > 1 (a worker with CPUs to spare), the runs are cut at keyframes into plans
+  of about equal size (:func:`curate.frames.seek.split`) decoded side by side, each thread on its own
+  container. Every frame that comes out is checked against the index; any disagreement falls back to the
   full sequential decode, which counts every frame (no RGB conversion) and keeps its pts, plans the
   indices from the container's claim (``frames``, else duration × fps, timestamps ``i / fps``), converts
   the planned frames while decoding, then re-chooses with the true timestamps; when a chosen frame was not
