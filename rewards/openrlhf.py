@@ -11,10 +11,10 @@ decoded with ``skip_special_tokens=False`` (so it ends in ``<|im_end|>`` or padd
 the options and problem type), so option-text answers score right; a letter, ``<answer>B</answer>`` or
 an index works too. Returns ``{"rewards", "scores", "extra_logs"}`` as OpenRLHF expects: ``rewards``
 (the TinyLLaVA-Video-R1 reward, :func:`rewards.combine.score`) drives the advantage, ``scores``
-(accuracy, in [0, 1]) the dynamic filtering, ``extra_logs`` go to the logger. They are torch tensors
-when torch is importable (it is, inside OpenRLHF), lists otherwise. OpenRLHF passes no settings: for
-another ``mode``, point ``--reward.remote_url`` at a file of your own whose ``reward_func`` calls this
-one with ``mode=...``.
+(accuracy, in [0, 1]) the dynamic filtering, ``extra_logs`` go to the logger. They are float32 torch
+tensors when torch is importable (it is, inside OpenRLHF), lists of the same float32 values otherwise.
+OpenRLHF passes no settings: for another ``mode``, point ``--reward.remote_url`` at a file of your own
+whose ``reward_func`` calls this one with ``mode=...``.
 
 The response is the query without its prompt. OpenRLHF's query does not always start with the prompt
 text — image placeholders are expanded in the query and an over-long prompt is cut from the left — so
@@ -52,19 +52,21 @@ def _response(query: Any, prompt: Any) -> str | None:
     return text[max(ends) :] if ends else text
 
 
-def _as_tensors(*columns: list[float]) -> list[Any]:
-    """Each column as a float32 tensor, or as it is without torch. Built through ``array('f')`` (the
-    same C double → float rounding as ``torch.tensor(values, dtype=torch.float32)``, several times
-    faster: ``torch.tensor`` inspects every element as a Python object); a tensor shares its array's
-    memory and keeps it alive."""
+def _columns(values: array, n: int) -> list[Any]:
+    """The three columns of ``values`` (``n`` rewards, then ``n`` accuracies, then ``n`` format values,
+    float32) as float32 tensors that share its memory (``torch.frombuffer``; the same C double → float
+    rounding as ``torch.tensor(values, dtype=torch.float32)``, without inspecting each element as a Python
+    object), or as lists of those float32 values without torch."""
     try:
         import torch
     except ImportError:
-        return list(columns)
-    return [
-        torch.frombuffer(array("f", values), dtype=torch.float32) if values else torch.zeros(0, dtype=torch.float32)
-        for values in columns
-    ]
+        return [values[k * n : (k + 1) * n].tolist() for k in range(3)]
+    if not n:
+        return [torch.zeros(0, dtype=torch.float32) for _ in range(3)]
+    return [torch.frombuffer(values, dtype=torch.float32, count=n, offset=4 * k * n) for k in range(3)]
+
+
+_ZERO = array("f", [0.0])
 
 
 def _padded(values: Any, n: int) -> list:
@@ -73,9 +75,10 @@ def _padded(values: Any, n: int) -> list:
 
 
 def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[str, Any]:
-    """``{"rewards", "scores", "extra_logs": {"accuracy", "format"}}``, one value per query (missing
-    prompts or labels count as ``None``). ``scores`` and ``extra_logs["accuracy"]`` are the same tensor:
-    OpenRLHF copies both and never writes into them, and one tensor fewer is a fifth of a small call."""
+    """``{"rewards", "scores", "extra_logs": {"accuracy", "format"}}``, one float32 value per query
+    (missing prompts or labels count as ``None``). ``scores`` and ``extra_logs["accuracy"]`` are the same
+    tensor: OpenRLHF copies both and never writes into them, and one tensor fewer is a fifth of a small
+    call. The three tensors are views of one buffer."""
     queries = queries if type(queries) is list else list(queries) if queries is not None else []
     n = len(queries)
     prompts = prompts if type(prompts) is list and len(prompts) == n else _padded(prompts, n)
@@ -83,20 +86,18 @@ def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[
     mode = kwargs.get("mode", "tinyllava")
     format_weight = kwargs.get("format_weight", 0.5)
     length = kwargs.get("length", TINYLLAVA_LENGTH)
-    rewards, accuracy, fmt = [], [], []
-    add_reward, add_accuracy, add_format = rewards.append, accuracy.append, fmt.append
-    for q, prompt, label in zip(queries, prompts, labels, strict=True):
+    values = _ZERO * (3 * n)  # rewards, accuracies, format values: one float32 buffer for the three tensors
+    for i, (q, prompt, label) in enumerate(zip(queries, prompts, labels, strict=True)):
         # _response's common case inline: the query starts with its prompt and ends with an end token,
         # cut off here (score_gold strips any run of them left, as for every other response)
-        if type(q) is str and type(prompt) is str and prompt and q.startswith(prompt):
+        if type(q) is str and type(prompt) is str and prompt and q[: len(prompt)] == prompt:
             cut, end = len(prompt), q.rfind("<")
             response = q[cut:end] if end >= cut and q[end + 1 :] in _END_TAILS else q[cut:]
         else:
             response = _response(q, prompt)
         # score_gold: the label read once per distinct string, with its question
-        s, a, f = score_gold(response, label, None, None, mode, format_weight, length)
-        add_reward(s)
-        add_accuracy(a)
-        add_format(f)
-    rewards_t, accuracy_t, format_t = _as_tensors(rewards, accuracy, fmt)
+        values[i], values[n + i], values[n + n + i] = score_gold(
+            response, label, None, None, mode, format_weight, length
+        )
+    rewards_t, accuracy_t, format_t = _columns(values, n)
     return {"rewards": rewards_t, "scores": accuracy_t, "extra_logs": {"accuracy": accuracy_t, "format": format_t}}
