@@ -51,7 +51,8 @@ END_TOKENS = (
     "<|return|>",
     "<\uff5cend\u2581of\u2581sentence\uff5c>",
 )
-_END_TAILS = frozenset(token[1:] for token in END_TOKENS)
+# each end token without its leading '<': what follows the last '<' of a text that ends with one
+END_TAILS = frozenset(token[1:] for token in END_TOKENS)
 assert all(token[:1] == "<" and token.count("<") == 1 and token[-1:] == ">" for token in END_TOKENS)
 
 
@@ -63,7 +64,7 @@ def strip_end_tokens(text: str) -> str:
     # the text after its last '<' is one (at most one can be, and no token ends "</answer>").
     while s[-1:] == ">" and s[-9:] != ANSWER_CLOSE:
         head, found, tail = s.rpartition("<")
-        if not found or tail not in _END_TAILS:
+        if not found or tail not in END_TAILS:
             break
         s = head.rstrip()
     return s

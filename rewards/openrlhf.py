@@ -27,7 +27,7 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
-from rewards._text import _END_TAILS, as_text
+from rewards._text import END_TAILS, as_text
 from rewards.combine import score_gold
 from rewards.format import TINYLLAVA_LENGTH
 
@@ -92,7 +92,7 @@ def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[
         # cut off here (score_gold strips any run of them left, as for every other response)
         if type(q) is str and type(prompt) is str and prompt and q[: len(prompt)] == prompt:
             cut, end = len(prompt), q.rfind("<")
-            response = q[cut:end] if end >= cut and q[end + 1 :] in _END_TAILS else q[cut:]
+            response = q[cut:end] if end >= cut and q[end + 1 :] in END_TAILS else q[cut:]
         else:
             response = _response(q, prompt)
         # score_gold: the label read once per distinct string, with its question
