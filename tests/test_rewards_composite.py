@@ -213,3 +213,34 @@ def test_score_values_are_floats():
     for mode in ("tinyllava", "sum", "weighted"):
         out = score(r1("B"), "B", mode=mode)
         assert all(isinstance(v, float) for v in out.values()), out
+
+
+# ------------------------------------------------------------------- the hot path's inlined formulas
+# rewards.combine.score_values and _combined inline completion_text's common case, tinyllava_format_of at
+# the default length and tinyllava_combine (a function call is ~2 % of a completion's scoring); these
+# tests hold each inlined copy equal to the function it copies.
+
+
+@pytest.mark.parametrize("a", [0.0, 0.25, 0.5, 1.0])
+@pytest.mark.parametrize("think", ["", " ", "x", " x\n", "x" * 100, "x" * 500, "x" * 1500, "\t" + "y" * 499 + " "])
+def test_inlined_format_and_combination_equal_the_named_functions(think, a):
+    from rewards.combine import _combined
+    from rewards.format import TINYLLAVA_LENGTH, tinyllava_format_of
+
+    for parts in ((think, "B"), None):
+        f = tinyllava_format_of(parts)
+        assert _combined(parts, a, "tinyllava", 0.5, TINYLLAVA_LENGTH) == (tinyllava_combine(a, f), a, f)
+
+
+@pytest.mark.parametrize(
+    "tail", ["", "  ", "\n", "<|im_end|>", "<|im_end|>\n<|endoftext|>", "</s> ", "<b>", "</answer>", ">"]
+)
+@pytest.mark.parametrize("text", [r1("B"), r1("A"), r1("B", think="s"), "<answer>B</answer>", "B", ""])
+def test_inlined_completion_text_equals_the_function(text, tail):
+    from rewards._text import completion_text
+    from rewards.combine import score_question, score_values
+    from rewards.mcq import read_question
+
+    completion = text + tail
+    question = read_question("B", OPTIONS)
+    assert score_values(completion, "B", OPTIONS) == score_question(completion_text(completion), question)
