@@ -229,22 +229,16 @@ def _options_of(options: tuple) -> tuple[str, ...] | None:
     return None
 
 
-def question(gold: Any, options: Any) -> tuple[tuple[str, ...] | None, int | None]:
-    """``(opts, truth)``: the option texts as :func:`mcq_accuracy` reads them (``_options(options)``)
-    and the gold's index against them (``gold_index(gold, opts)``, ``None`` when unreadable).
-
-    A question's gold and options repeat over its group's completions, so a string gold with a list,
-    tuple or no options is read once per distinct pair (thread-safe cache); anything else each time."""
-    return question_data(gold, options)[:2]
-
-
 Question = tuple  # (opts, truth, n, keys): see question_data
 
 
 def question_data(gold: Any, options: Any) -> Question:
-    """:func:`question` with what scoring an answer against it needs: ``(opts, truth, n, keys)``, ``n``
-    the number of letters allowed (the options', else 26) and ``keys`` the normalised option texts
-    (``_option_map(opts)``, ``None`` without options). Cached as :func:`question` says."""
+    """What scoring an answer against a question needs: ``(opts, truth, n, keys)`` — the option texts as
+    :func:`mcq_accuracy` reads them (``_options(options)``), the gold's index against them
+    (``gold_index(gold, opts)``, ``None`` when unreadable), ``n`` the number of letters allowed (the
+    options', else 26) and ``keys`` the normalised option texts (``_option_map(opts)``, ``None`` without
+    options). A question's gold and options repeat over its group's completions, so a string gold with a
+    list, tuple or no options is read once per distinct pair (thread-safe cache); anything else each time."""
     if type(gold) is str:
         if options is None:
             return _question_of(gold, None)
@@ -269,7 +263,7 @@ _question_of = functools.lru_cache(maxsize=CACHE_SIZE)(_read_question)
 
 def block_accuracy(block: str | None, opts: tuple[str, ...] | None, truth: int | None) -> float:
     """1.0 when the answer text ``block`` names option ``truth`` (:func:`extract_choice` against ``opts``,
-    from :func:`question`), else 0.0."""
+    from :func:`question_data`), else 0.0."""
     if truth is None or block is None:
         return 0.0
     return 1.0 if extract_choice(block, opts) == truth else 0.0
@@ -294,13 +288,6 @@ def mcq_accuracy(completion: Any, gold: Any, options: Any = None, require_tags: 
         return 0.0
 
 
-def mcq_accuracy_split(text: str | None, parts: tuple[str, str] | None, gold: Any, options: Any) -> float:
-    """``mcq_accuracy(text, gold, options)`` for a text already split: ``parts`` is
-    ``strict_r1_parts(text)``. When that holds, the text has exactly one of each tag, so its answer part
-    is the single ``<answer>`` block :func:`mcq_accuracy` reads; the text is not searched again."""
-    return question_accuracy(text, parts, read_question(gold, options))
-
-
 NO_QUESTION: Question = (None, None, len(LETTERS), None)  # an unreadable question: every answer scores 0.0
 
 
@@ -319,8 +306,11 @@ def read_question(gold: Any, options: Any) -> Question:
 
 
 def question_accuracy(text: str | None, parts: tuple[str, str] | None, question: Question) -> float:
-    """:func:`mcq_accuracy_split` with the question already read (:func:`read_question`), so a caller
-    scoring several completions of one question reads it once."""
+    """``mcq_accuracy(text, gold, options)`` with the question already read (:func:`read_question`), so a
+    caller scoring several completions of one question reads it once, and the text already split:
+    ``parts`` is ``strict_r1_parts(text)``. When that holds, the text has exactly one of each tag, so its
+    answer part is the single ``<answer>`` block :func:`mcq_accuracy` reads; the text is not searched
+    again."""
     try:
         opts, truth, n, keys = question
         if truth is None or text is None:

@@ -31,7 +31,7 @@ from rewards._text import completion_text, strict_r1_parts
 from rewards.combine import accuracy, score_question
 from rewards.format import TINYLLAVA_LENGTH, r1_format, tinyllava_format
 from rewards.math_answer import math_accuracy
-from rewards.mcq import Question, mcq_accuracy_split, question, question_data, read_question
+from rewards.mcq import Question, question_accuracy, read_question
 
 __all__ = [
     "format_reward",
@@ -111,10 +111,8 @@ class _Gold:
     def mcq_of(text: str | None, gold: Any, options: Any, parts: Any = None) -> float | None:
         """Multiple-choice accuracy of one row; ``None`` when its gold is unreadable. ``parts``:
         ``strict_r1_parts(text)`` when the caller has it (else pass ``_split(text)``)."""
-        read_options, truth = question(gold, options)  # _options(options), gold_index(gold, them): cached
-        if truth is None:
-            return None
-        return mcq_accuracy_split(text, parts, gold, read_options)
+        read = read_question(gold, options)  # cached per distinct (gold, options)
+        return None if read[1] is None else question_accuracy(text, parts, read)
 
     def mcq(self, text: str | None, i: int) -> float | None:
         """Multiple-choice accuracy of row ``i``; ``None`` when its gold is unreadable."""
@@ -160,12 +158,10 @@ _UNSET = object()
 
 
 def _tinyllava_question(gold: Any, options: Any) -> Question | None:
-    """The question :func:`tinyllava_reward` scores a row against, ``None`` when its gold is unreadable
-    (as :func:`_Gold.mcq_of` reads it). The row is scored against the options as read, read once more:
-    ``score_values(text, gold, question_data(gold, options)[0])``, so letters in front are removed twice
-    (``["A. A. x", "B. B. y"]`` → ``x``, ``y``; :func:`rewards.combine.score` removes them once)."""
-    read_options, truth = question_data(gold, options)[:2]
-    return None if truth is None else read_question(gold, read_options)
+    """The question :func:`tinyllava_reward` scores a row against (:func:`rewards.mcq.read_question`, as
+    :func:`rewards.combine.score` reads it), ``None`` when its gold is unreadable."""
+    read = read_question(gold, options)
+    return None if read[1] is None else read
 
 
 def problem_type_accuracy_reward(completions: Any, **kwargs: Any) -> list[float | None]:

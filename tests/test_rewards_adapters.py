@@ -428,11 +428,29 @@ def test_trl_tinyllava_reward_reads_each_rows_question():
     shared = ["A. cat", "B. dog", "C. bird"]
     golds = ["<answer>B</answer>", "".join(["<answer>", "B", "</answer>"]), "<answer>C</answer>", "C", None, "B", 1, 1]
     options = [shared, shared, shared, ["bird", "dog", "cat"], shared, ["A. A. x", "B. B. y"], shared, None]
-    texts = [r1("dog"), r1("B"), r1("bird"), r1("cat"), r1("B"), r1("y"), r1("B"), r1("B")]
+    texts = [r1("dog"), r1("B"), r1("bird"), r1("cat"), r1("B"), r1("B. y"), r1("B"), r1("B")]
     batch = trl_call(trl.tinyllava_reward, texts, solution=golds, options=options)
     rows = zip(texts, golds, options, strict=True)
     assert batch == [trl_call(trl.tinyllava_reward, [t], solution=[g], options=[o])[0] for t, g, o in rows]
     assert batch == [2.0, 2.0, 2.0, 2.0, None, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "options", [["A. A. x", "B. B. y"], ["A. E. coli", "B. yeast", "C. B. subtilis"], ["A. cat", "B. dog"]]
+)
+@pytest.mark.parametrize("answer", ["B", "B. y", "y", "C. B. subtilis", "B. subtilis", "subtilis", "dog", "E. coli"])
+def test_trl_reads_option_letters_once_as_score_does(options, answer):
+    """An option text may itself start with a letter and a dot ("B. subtilis"): the letter in front of
+    each option is removed once, in TRL's rewards as in ``rewards.score``."""
+    from rewards import score
+
+    gold = "C" if len(options) == 3 else "B"
+    text = r1(answer)
+    got = trl_call(trl.tinyllava_reward, [text], solution=[gold], options=[options])
+    assert got == [score(text, gold, options=options)["score"]]
+    assert trl_call(trl.mcq_accuracy_reward, [text], solution=[gold], options=[options]) == [
+        score(text, gold, options=options)["accuracy"]
+    ]
 
 
 @pytest.mark.parametrize("mode", ["tinyllava", "sum", "weighted"])
