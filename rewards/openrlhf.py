@@ -90,7 +90,7 @@ def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[
     for i, (q, prompt, label) in enumerate(zip(queries, prompts, labels, strict=True)):
         # _response's common case inline: the query starts with its prompt and ends with an end token,
         # cut off here (score_gold strips any run of them left, as for every other response)
-        if type(q) is str and type(prompt) is str and prompt and q[: len(prompt)] == prompt:
+        if type(q) is str and type(prompt) is str and prompt and q.startswith(prompt):
             cut, end = len(prompt), q.rfind("<")
             response = q[cut:end] if end >= cut and q[end + 1 :] in END_TAILS else q[cut:]
         else:
