@@ -440,8 +440,9 @@ def test_trl_tinyllava_reward_reads_each_rows_question():
 )
 @pytest.mark.parametrize("answer", ["B", "B. y", "y", "C. B. subtilis", "B. subtilis", "subtilis", "dog", "E. coli"])
 def test_trl_reads_option_letters_once_as_score_does(options, answer):
-    """An option text may itself start with a letter and a dot ("B. subtilis"): the letter in front of
-    each option is removed once, in TRL's rewards as in ``rewards.score``."""
+    """The letters in front of the options are removed once, in TRL's rewards as in ``rewards.score``:
+    options that still read as a lettered list without them (``"B. B. y"`` → ``"B. y"``) keep their text,
+    and an option text that starts with a letter and a dot (``"B. subtilis"``) stays whole."""
     from rewards import score
 
     gold = "C" if len(options) == 3 else "B"
