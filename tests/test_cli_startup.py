@@ -119,7 +119,7 @@ def test_pool_workers_import_the_decoders_when_they_start():
         executors.process = probe
         with executors.local_pool(1) as pool:
             executors.run_local([executors.Task("k", "v", "p")], None, lambda t, r: seen.append(r), 1, 60.0, pool)
-        assert seen == [{"reason": "probe", "detail": ",".join(WANTED), "threads": os.cpu_count()}], seen
+        assert seen == [{"reason": "probe", "detail": ",".join(WANTED), "threads": executors.usable_cpus()}], seen
     """
     assert loaded_after(code, ["curate.frames.decoders"]) == []
 

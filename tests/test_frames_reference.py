@@ -171,7 +171,48 @@ def test_sparse_decoding_seeks_and_decodes_less(folder, kind):
     assert video.frames_decoded < video.num_frames_decoded
     index = pyav_index(path)
     assert len(seek.plan(index, video.indices, seek_cost=0)) > 1  # it did seek
-    assert len(seek.split(index, video.indices, 2)) == 2  # and threads=2 decodes two plans side by side
+    assert len(seek.split(index, video.indices, 2)) == 2  # and threads=2 decodes two plans side by side:
+    sides = decode_pyav(path, Sampling(num_frames=3), sparse=True, threads=2)
+    assert sides.frames_decoded < sides.num_frames_decoded  # neither refused (the fallback decodes all)
+    same_as_full(sides, video)
+
+
+@pytest.mark.parametrize("failure", ["refused", "cannot_open"])
+def test_a_plan_failing_in_its_own_thread_falls_back_to_the_full_decode(folder, monkeypatch, failure):
+    """The plan decoded in the second thread is refused (the decoder disagreed with the index), or its
+    container cannot be opened (out of file handles): the video is decoded in full instead, with the
+    reference's frames."""
+    import threading
+
+    from curate.frames.decoders import pyav as pyav_module
+
+    path, _ = clip(folder, SEEKING[0])
+    sampling = Sampling(num_frames=3)
+    full = decode_pyav(path, sampling, sparse=False)
+
+    def in_side_thread() -> bool:
+        return threading.current_thread() is not threading.main_thread()
+
+    if failure == "refused":
+        real_runs = pyav_module.pyav_runs
+
+        def runs(*args, **kwargs):
+            kept, decoded = real_runs(*args, **kwargs)
+            return (None if in_side_thread() else kept), decoded
+
+        monkeypatch.setattr(pyav_module, "pyav_runs", runs)
+    else:
+        real_open = pyav_module.open_pyav
+
+        def open_in_main_only(p):
+            if in_side_thread():
+                raise VideoError("unreadable", "Too many open files")
+            return real_open(p)
+
+        monkeypatch.setattr(pyav_module, "open_pyav", open_in_main_only)
+    video = decode_pyav(path, sampling, sparse=True, threads=2)
+    same_as_full(video, full)
+    assert video.frames_decoded >= video.num_frames_decoded  # the whole stream, after the refused plan
 
 
 @pytest.mark.parametrize("kind", ["mpeg2_vob", "h264_mpegts", "mpeg4_avi_bframes", "mpeg1_es"])

@@ -86,6 +86,14 @@ def start_worker(driver: int) -> None:
     warm()
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its CPU affinity where the OS tells (a cgroup cpuset, ``taskset``,
+    a Slurm allocation), else ``os.cpu_count()``."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def _pool(workers: int):
     from pebble import ProcessPool
 
@@ -94,10 +102,10 @@ def _pool(workers: int):
 
 @contextlib.contextmanager
 def local_pool(workers: int | None = None) -> Iterator:
-    """A pebble pool of ``workers`` processes (default: CPU count), started now — so its workers import
-    the decoders (:func:`start_worker`) while the driver still reads its table — and stopped on exit.
-    Hand it to :func:`run_local`."""
-    pool = _pool(workers or os.cpu_count() or 1)
+    """A pebble pool of ``workers`` processes (default: :func:`usable_cpus`), started now — so its workers
+    import the decoders (:func:`start_worker`) while the driver still reads its table — and stopped on
+    exit. Hand it to :func:`run_local`."""
+    pool = _pool(workers or usable_cpus())
     pool.active  # noqa: B018 - pebble starts a pool's workers when its state is first read
     try:
         yield pool
@@ -129,10 +137,12 @@ def run_local(
     timeout: float = 120.0,
     pool=None,
 ) -> None:
-    """Process ``tasks`` on ``workers`` processes (default: CPU count), at most 4 per worker in flight; in
-    ``pool`` (from :func:`local_pool` with as many workers) when given, else in a pool of its own. Each
-    video may use ``CPU count // workers`` threads (at least one): the CPUs fewer workers leave idle."""
-    cpus = os.cpu_count() or 1
+    """Process ``tasks`` on ``workers`` processes (default: :func:`usable_cpus`), at most 4 per worker in
+    flight; in ``pool`` (from :func:`local_pool` with as many workers) when given, else in a pool of its
+    own. Each video may use ``usable_cpus() // workers`` threads (at least one), fixed for the run: the
+    CPUs that fewer workers than CPUs leave idle. (:func:`run_ray` gives each video one: Ray schedules a
+    CPU per task.)"""
+    cpus = usable_cpus()
     workers = workers or cpus
     threads = max(1, cpus // workers)
     window = workers * 4

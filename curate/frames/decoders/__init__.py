@@ -127,8 +127,8 @@ def decode(
     (PyAV and the ffmpeg CLI do, in their colour conversion; decord and torchcodec return full-size frames —
     compare ``frames[0].shape`` with ``(height, width)``). ``device``: ``cpu``, or ``cuda``/``cuda:N`` for
     torchcodec's NVDEC path (``auto`` then tries torchcodec first, see the package docstring). ``threads``:
-    how many seeks PyAV may decode side by side (:func:`~curate.frames.decoders.pyav.pyav_plans`), for a
-    caller with CPUs to spare."""
+    how many plans (groups of seeks) PyAV may decode side by side
+    (:func:`~curate.frames.decoders.pyav.pyav_plans`), for a caller with CPUs to spare."""
     check_device(device)
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {DECODERS}, not {decoder!r}")

@@ -229,9 +229,14 @@ def pyav_plans(path: str, container, stream, index, plans: list[list[seek.Run]],
     from concurrent.futures import ThreadPoolExecutor
 
     def on_own_container(runs: list[seek.Run]):
-        with open_pyav(path) as own:
+        try:
+            own = open_pyav(path)
+        except VideoError:  # e.g. out of file handles: refused, so the caller decodes it all
+            return None, 0
+        with own:
             own_stream = own.streams.video[0]
             own_stream.thread_type = stream.thread_type
+            own_stream.codec_context.thread_count = 1  # the plans side by side are the parallelism
             return pyav_runs(own, own_stream, index, runs, geometry, skip)
 
     with ThreadPoolExecutor(len(plans) - 1, thread_name_prefix="pyav-plan") as pool:
@@ -243,6 +248,10 @@ def pyav_plans(path: str, container, stream, index, plans: list[list[seek.Run]],
         return None, decoded
     return {i: frame for kept, _ in results for i, frame in kept.items()}, decoded
 
+
+# At most this many plans of one video side by side: each holds a container and a decoder with its
+# reference frames (and fps sampling on a long video could otherwise ask for one plan per keyframe).
+MAX_PLANS = 8
 
 # thread_type while skipping: slice threads only (one thread on x264's one-slice pictures), no frame threads.
 # benchmarks/bench_frames_skip.py on this 2-core machine, work.process per video, best of 7 (median):
@@ -288,7 +297,8 @@ def decode_pyav(
     unwanted frames nothing references (:func:`pyav_runs`, where
     :func:`~curate.frames.decoders.nonref.packet_format` allows; False: decode
     every frame of the runs, for comparisons). ``threads``: on a trusted index, the sampled frames are
-    decoded as up to this many plans side by side (:func:`curate.frames.seek.split`, :func:`pyav_plans`)."""
+    decoded as up to this many plans (at most :data:`MAX_PLANS`) side by side
+    (:func:`curate.frames.seek.split`, :func:`pyav_plans`)."""
     from curate.probe import read_index
 
     spent = 0
@@ -305,7 +315,8 @@ def decode_pyav(
                 timestamps = index.timestamps
                 rate = measured_fps(index.fps, timestamps)
                 indices = choose(timestamps, rate, sampling, start, end)
-                plans = seek.split(index, indices, threads, seek_cost=0 if sparse else seek.SEEK_COST)
+                parts = min(threads, MAX_PLANS)
+                plans = seek.split(index, indices, parts, seek_cost=0 if sparse else seek.SEEK_COST)
                 kept, decoded = pyav_plans(path, container, stream, index, plans, geometry, skip)
                 spent += decoded  # a refused attempt's frames were decoded too
                 if kept is not None:
