@@ -74,8 +74,9 @@ def wait_for(predicate, proc: subprocess.Popen | None = None, timeout: float = 1
 
 def start(args: list[str], **kw) -> subprocess.Popen:
     """Start a process in its own session (so ``kill_group`` reaches its workers)."""
-    return subprocess.Popen(args, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kw)
+    return subprocess.Popen(
+        args, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
+    )
 
 
 def kill_group(proc: subprocess.Popen) -> None:
@@ -149,8 +150,12 @@ class _Scripted:
         out = []
         for r in requests:
             letter = "A"  # deterministic: the same completions on every run
-            out.append([Completion(f"<think>k{k} {r.id}</think><answer>{letter}</answer>", "stop", 10, 5)
-                        for k in range(params.num_samples)])
+            out.append(
+                [
+                    Completion(f"<think>k{k} {r.id}</think><answer>{letter}</answer>", "stop", 10, 5)
+                    for k in range(params.num_samples)
+                ]
+            )
         return out
 
     def info(self):
@@ -162,7 +167,7 @@ class _Scripted:
 
 def _cli(argv: list[str]) -> None:
     split = argv.index("--")
-    opts, curate_args = argv[:split], argv[split + 1:]
+    opts, curate_args = argv[:split], argv[split + 1 :]
     flag = Path(opts[-1])
     if "--pause-at" in opts:
         i = opts.index("--pause-at")
