@@ -315,14 +315,7 @@ def question_accuracy(text: str | None, parts: tuple[str, str] | None, question:
         opts, truth, n, keys = question
         if truth is None or text is None:
             return 0.0
-        block = parts[1] if parts is not None else answer_block(text)
-        if block is None or len(block) > MAX_ANSWER_CHARS:
-            return 0.0
-        bare = block.strip()
-        index = _UPPER.get(bare)
-        if index is not None:  # the common case: one capital letter (truth < n: no bound to check)
-            return 1.0 if index == truth else 0.0
-        return 1.0 if _choice(bare, n, opts, keys) == truth else 0.0
+        return _accuracy(parts[1] if parts is not None else answer_block(text), truth, n, opts, keys)
     except Exception:  # as mcq_accuracy: a reward must never raise inside a trainer
         return 0.0
 
@@ -331,4 +324,8 @@ def _accuracy(block: str | None, truth: int, n: int, opts: Any, keys: Any) -> fl
     """1.0 when ``block`` names option ``truth`` of the question ``(opts, truth, n, keys)``, else 0.0."""
     if block is None or len(block) > MAX_ANSWER_CHARS:
         return 0.0
-    return 1.0 if _choice(block.strip(), n, opts, keys) == truth else 0.0
+    bare = block.strip()
+    index = _UPPER.get(bare)
+    if index is not None:  # the common case: one capital letter (truth < n: no bound to check)
+        return 1.0 if index == truth else 0.0
+    return 1.0 if _choice(bare, n, opts, keys) == truth else 0.0
