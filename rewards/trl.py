@@ -111,8 +111,8 @@ class _Gold:
     def mcq_of(text: str | None, gold: Any, options: Any, parts: Any = None) -> float | None:
         """Multiple-choice accuracy of one row; ``None`` when its gold is unreadable. ``parts``:
         ``strict_r1_parts(text)`` when the caller has it (else pass ``_split(text)``)."""
-        read = read_question(gold, options)  # cached per distinct (gold, options)
-        return None if read[1] is None else question_accuracy(text, parts, read)
+        question = _readable_question(gold, options)
+        return None if question is None else question_accuracy(text, parts, question)
 
     def mcq(self, text: str | None, i: int) -> float | None:
         """Multiple-choice accuracy of row ``i``; ``None`` when its gold is unreadable."""
@@ -149,7 +149,7 @@ def tinyllava_reward(completions: Any, **kwargs: Any) -> list[float | None]:
         # A GRPO group's rows share their gold and options: read the question once per run of them.
         same = o is last_options and (g is last_gold or type(g) is str and type(last_gold) is str and g == last_gold)
         if not same:
-            question, last_gold, last_options = _tinyllava_question(g, o), g, o
+            question, last_gold, last_options = _readable_question(g, o), g, o
         out.append(None if question is None else score_question(t, question)[0])
     return out
 
@@ -157,9 +157,9 @@ def tinyllava_reward(completions: Any, **kwargs: Any) -> list[float | None]:
 _UNSET = object()
 
 
-def _tinyllava_question(gold: Any, options: Any) -> Question | None:
-    """The question :func:`tinyllava_reward` scores a row against (:func:`rewards.mcq.read_question`, as
-    :func:`rewards.combine.score` reads it), ``None`` when its gold is unreadable."""
+def _readable_question(gold: Any, options: Any) -> Question | None:
+    """The question a row is scored against (:func:`rewards.mcq.read_question`, as :func:`rewards.combine.score`
+    reads it; cached per distinct gold and options), ``None`` when its gold is unreadable."""
     read = read_question(gold, options)
     return None if read[1] is None else read
 
