@@ -43,11 +43,15 @@ ASSISTANT_MARKERS = (
 
 
 def _response(query: Any, prompt: Any) -> str | None:
+    """The response in ``query`` (the module docstring says how it is found). When the query starts with
+    its prompt, a final end token is cut off with the prompt, in one copy (``score_gold`` strips any run
+    of them left, as for every other response)."""
     text = query if type(query) is str else as_text(query)
     if text is None:
         return None
     if isinstance(prompt, str) and prompt and text.startswith(prompt):
-        return text[len(prompt) :]
+        cut, end = len(prompt), text.rfind("<")
+        return text[cut:end] if end >= cut and text[end + 1 :] in END_TAILS else text[cut:]
     ends = [text.rfind(m) + len(m) for m in ASSISTANT_MARKERS if m in text]
     return text[max(ends) :] if ends else text
 
@@ -88,16 +92,9 @@ def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[
     length = kwargs.get("length", TINYLLAVA_LENGTH)
     values = _ZERO * (3 * n)  # rewards, accuracies, format values: one float32 buffer for the three tensors
     for i, (q, prompt, label) in enumerate(zip(queries, prompts, labels, strict=True)):
-        # _response's common case inline: the query starts with its prompt and ends with an end token,
-        # cut off here (score_gold strips any run of them left, as for every other response)
-        if type(q) is str and type(prompt) is str and prompt and q.startswith(prompt):
-            cut, end = len(prompt), q.rfind("<")
-            response = q[cut:end] if end >= cut and q[end + 1 :] in END_TAILS else q[cut:]
-        else:
-            response = _response(q, prompt)
         # score_gold: the label read once per distinct string, with its question
         values[i], values[n + i], values[n + n + i] = score_gold(
-            response, label, None, None, mode, format_weight, length
+            _response(q, prompt), label, None, None, mode, format_weight, length
         )
     rewards_t, accuracy_t, format_t = _columns(values, n)
     return {"rewards": rewards_t, "scores": accuracy_t, "extra_logs": {"accuracy": accuracy_t, "format": format_t}}
