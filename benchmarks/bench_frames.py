@@ -64,6 +64,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from curate.cpus import usable_cpus
+
 WIDTH, HEIGHT, FPS = 640, 360, 30
 NUM_FRAMES = 16  # TinyLLaVA-Video's frames per video, and extract-frames' default
 GOAL_C_OVER_A = 1.15
@@ -71,7 +73,7 @@ GOAL_B_OVER_C = 3.0
 GOAL_LONG_WORK = 5.0
 GOAL_LONG_PROCESS = 3.0
 LONG_GOP = 250
-CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # as --workers 1 sees
+CPUS = usable_cpus()  # as --workers 1 sees them
 
 # --------------------------------------------------------------------------------------------------
 # Data: clips and an mcq table that references them

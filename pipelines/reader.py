@@ -63,6 +63,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyarrow.types as pat
 
+from curate.cpus import usable_cpus
 from curate.errors import UserError
 from curate.frames.encode import decode_frame
 from curate.frames.encode import decode_frames as decode_video
@@ -79,9 +80,8 @@ PARQUET_READ = {"memory_map": True, "pre_buffer": False}  # + use_threads=False 
 
 
 def default_decode_threads() -> int:
-    """``min(4, CPUs this process may use)`` (its CPU affinity where the OS tells, else ``os.cpu_count()``)."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(MAX_DEFAULT_DECODE_THREADS, cpus))
+    """``min(4, CPUs this process may use)`` (:func:`curate.cpus.usable_cpus`)."""
+    return max(1, min(MAX_DEFAULT_DECODE_THREADS, usable_cpus()))
 
 
 def open_shard(path: str | os.PathLike) -> pq.ParquetFile:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
+from curate.cpus import usable_cpus
 from curate.frames.work import FrameSpec, Task, process, warm
 
 OnResult = Callable[[Task, dict], None]
@@ -84,14 +85,6 @@ def start_worker(driver: int) -> None:
     """Pebble worker initializer: :func:`die_with_parent`, then import the decoders (:func:`work.warm`)."""
     die_with_parent(driver)
     warm()
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on: its CPU affinity where the OS tells (a cgroup cpuset, ``taskset``,
-    a Slurm allocation), else ``os.cpu_count()``."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
 
 
 def _pool(workers: int):
