@@ -308,6 +308,25 @@ def test_auto_on_cuda_falls_back_to_pyav_on_any_torchcodec_failure(clean, monkey
     assert video.decoder == "pyav" and video.num_frames_decoded == 50
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_torchcodec_decodes_on_the_callers_share_of_the_cpus(clean, monkeypatch, threads):
+    """``decode(..., threads=k)`` asks torchcodec's own decoder for k FFmpeg threads (not FFmpeg's automatic
+    all-cores, which oversubscribes one-worker-per-CPU runs), with the same frames on any k."""
+    pytest.importorskip("torchcodec")
+    import torchcodec.decoders
+
+    real, asked = torchcodec.decoders.VideoDecoder, []
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("num_ffmpeg_threads"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torchcodec.decoders, "VideoDecoder", spy)
+    video = decode(clean, SIXTEEN, decoder="torchcodec", threads=threads)
+    assert asked == [threads] and video.decoder == "torchcodec"
+    same(video, decode(clean, SIXTEEN, decoder="pyav"))
+
+
 def fake_pass(n: int, calls: list):
     """A one-pass function over ``n`` frames at 10 fps whose frames are filled with their index."""
 

@@ -127,8 +127,8 @@ def decode(
     (PyAV and the ffmpeg CLI do, in their colour conversion; decord and torchcodec return full-size frames —
     compare ``frames[0].shape`` with ``(height, width)``). ``device``: ``cpu``, or ``cuda``/``cuda:N`` for
     torchcodec's NVDEC path (``auto`` then tries torchcodec first, see the package docstring). ``threads``:
-    how many plans (groups of seeks) PyAV may decode side by side
-    (:func:`~curate.frames.decoders.pyav.pyav_plans`), for a caller with CPUs to spare."""
+    the CPUs this video may use: how many plans (groups of seeks) PyAV may decode side by side
+    (:func:`~curate.frames.decoders.pyav.pyav_plans`), and torchcodec's FFmpeg threads."""
     check_device(device)
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {DECODERS}, not {decoder!r}")
@@ -143,10 +143,10 @@ def decode(
     if decoder == "ffmpeg":
         return decode_ffmpeg(path, sampling, start, end, geometry)
     if decoder == "torchcodec":
-        return decode_torchcodec(path, sampling, start, end, device)
+        return decode_torchcodec(path, sampling, start, end, device, threads)
     if device != "cpu":
         try:
-            return decode_torchcodec(path, sampling, start, end, device)
+            return decode_torchcodec(path, sampling, start, end, device, threads)
         except Exception:  # refused or failed: PyAV, the reference, has the last word
             pass
     return decode_pyav(path, sampling, start, end, geometry, threads=threads)

@@ -40,9 +40,17 @@ def check_device(device: str) -> None:
 
 
 def decode_torchcodec(
-    path: str, sampling: Sampling, start: float | None = None, end: float | None = None, device: str = "cpu"
+    path: str,
+    sampling: Sampling,
+    start: float | None = None,
+    end: float | None = None,
+    device: str = "cpu",
+    threads: int = 1,
 ) -> DecodedVideo:
-    """torchcodec decoder (module docstring); raises :class:`VideoError` where it cannot be trusted."""
+    """torchcodec decoder (module docstring); raises :class:`VideoError` where it cannot be trusted.
+    ``threads``: FFmpeg's decoding threads on the CPU (``num_ffmpeg_threads``), the caller's share of the
+    CPUs — not FFmpeg's automatic all-cores, which oversubscribes a machine whose workers already use
+    one core each."""
     check_device(device)
     try:
         from torchcodec.decoders import VideoDecoder
@@ -54,7 +62,9 @@ def decode_torchcodec(
         raise VideoError("torchcodec_untrusted", why)
     timestamps = index.timestamps
     try:
-        reader = VideoDecoder(path, seek_mode="exact", dimension_order="NHWC", device=device, num_ffmpeg_threads=0)
+        reader = VideoDecoder(
+            path, seek_mode="exact", dimension_order="NHWC", device=device, num_ffmpeg_threads=max(1, threads)
+        )
         if len(reader) != len(timestamps):
             counts = f"torchcodec indexed {len(reader)} frames, the demuxer {len(timestamps)}"
             raise VideoError("torchcodec_count", counts)
