@@ -21,10 +21,14 @@ What is measured
     consecutive completions, as TRL's and verl's samplers repeat a prompt and as TinyLLaVA-Video-R1
     trains); ``--group 1`` gives every completion its own question (no gold or option list repeats).
     Each (adapter, batch size) is timed over consecutive batches covering all completions, repeated until
-    a measurement lasts at least 0.2 s of CPU time; 5 rounds, each timing every adapter once in turn
+    a measurement lasts at least 0.05 s of CPU time; 20 rounds, each timing every adapter once in turn
     (interleaved, so load from other processes falls on all alike), best round; the time is this
     process's CPU time (``time.process_time``), so another process sharing the pinned core does not
     count. Every adapter's rewards are checked equal to the direct scores before timing.
+
+    Where OpenRLHF's time goes: ``rewards.openrlhf.scored`` (the cut and the scoring into one float32
+    buffer, without the tensors) is timed in the same rounds; the rest of ``reward_func`` is making the
+    three tensors it must return.
 
 Usage
     python benchmarks/bench_reward_adapters.py [--n 8192] [--seed 0] [--group 8]
@@ -108,6 +112,11 @@ def via_openrlhf(b: Batch):
     return openrlhf.reward_func(b.queries, b.prompts, b.packed)["rewards"]
 
 
+def openrlhf_scoring(b: Batch):
+    """``reward_func`` without its tensors (not an adapter: the split of OpenRLHF's time)."""
+    return openrlhf.scored(b.queries, b.prompts, b.packed)[0][: len(b.queries)]
+
+
 def floats(values) -> list[float]:
     """An adapter's rewards as Python floats (a tensor read back with ``tolist()``)."""
     return values.tolist() if hasattr(values, "tolist") else list(values)
@@ -129,6 +138,7 @@ ADAPTERS: dict[str, Callable[[Batch], object]] = {
     "easyr1": via_easyr1,
     "swift": via_swift,
 }
+TIMED = {**ADAPTERS, "openrlhf_scoring": openrlhf_scoring}
 
 
 def time_batches(fns: dict[str, Callable[[Batch], object]], batches: list[Batch]) -> dict[str, float]:
@@ -172,19 +182,25 @@ def main(argv: list[str] | None = None) -> int:
     for size in BATCH_SIZES:
         batches = [Batch(items[i : i + size]) for i in range(0, len(items), size)]
         expected = [x for b in batches for x in direct(b)]
-        for name, fn in ADAPTERS.items():
+        for name, fn in TIMED.items():
             got = [x for b in batches for x in floats(fn(b))]
             if any(abs(a - e) > 1e-6 for a, e in zip(got, expected, strict=True)):
                 raise SystemExit(f"{name} at batch size {size}: rewards differ from direct scoring")
-        seconds = time_batches(ADAPTERS, batches)
+        seconds = time_batches(TIMED, batches)
         print(f"\nbatch size {size:,} ({len(batches)} batches, {len(items):,} completions)")
-        for name, s in seconds.items():
+        for name in ADAPTERS:
+            s = seconds[name]
             rate = len(items) / s
             ratio = s / seconds["direct"]
             rates[name].append(rate)
             if name != "direct":
                 worst = max(worst, ratio)
             print(f"  {name:9s} {rate:12,.0f} completions/s   {ratio:5.2f}× direct")
+        scoring, tensors = seconds["openrlhf_scoring"], seconds["openrlhf"] - seconds["openrlhf_scoring"]
+        print(
+            f"  (openrlhf = scoring {scoring / seconds['direct']:.2f}× direct + tensors "
+            f"{tensors / seconds['direct']:.2f}×, {tensors / len(batches) * 1e6:.1f} µs a call)"
+        )
     slowest = min((min(r), name) for name, r in rates.items() if name != "direct")
     direct_low = min(rates["direct"])
     print(f"\nslowest adapter rate: {slowest[0]:,.0f} completions/s ({slowest[1]})")

@@ -78,11 +78,10 @@ def _padded(values: Any, n: int) -> list:
     return values[:n] + [None] * (n - len(values)) if len(values) != n else values
 
 
-def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[str, Any]:
-    """``{"rewards", "scores", "extra_logs": {"accuracy", "format"}}``, one float32 value per query
-    (missing prompts or labels count as ``None``). ``scores`` and ``extra_logs["accuracy"]`` are the same
-    tensor: OpenRLHF copies both and never writes into them, and one tensor fewer is a fifth of a small
-    call. The three tensors are views of one buffer."""
+def scored(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> tuple[array, int]:
+    """The scoring half of :func:`reward_func`: ``(values, n)``, ``values`` a float32 buffer of ``n``
+    rewards, then ``n`` accuracies, then ``n`` format values. Kept apart so that
+    ``benchmarks/bench_reward_adapters.py`` can time the scoring and the tensors separately."""
     queries = queries if type(queries) is list else list(queries) if queries is not None else []
     n = len(queries)
     prompts = prompts if type(prompts) is list and len(prompts) == n else _padded(prompts, n)
@@ -90,11 +89,19 @@ def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[
     mode = kwargs.get("mode", "tinyllava")
     format_weight = kwargs.get("format_weight", 0.5)
     length = kwargs.get("length", TINYLLAVA_LENGTH)
-    values = _ZERO * (3 * n)  # rewards, accuracies, format values: one float32 buffer for the three tensors
+    values = _ZERO * (3 * n)
     for i, (q, prompt, label) in enumerate(zip(queries, prompts, labels, strict=True)):
         # score_gold: the label read once per distinct string, with its question
         values[i], values[n + i], values[n + n + i] = score_gold(
             _response(q, prompt), label, None, None, mode, format_weight, length
         )
-    rewards_t, accuracy_t, format_t = _columns(values, n)
+    return values, n
+
+
+def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[str, Any]:
+    """``{"rewards", "scores", "extra_logs": {"accuracy", "format"}}``, one float32 value per query
+    (missing prompts or labels count as ``None``). ``scores`` and ``extra_logs["accuracy"]`` are the same
+    tensor: OpenRLHF copies both and never writes into them, and one tensor fewer is a fifth of a small
+    call. The three tensors are views of one buffer (:func:`scored`)."""
+    rewards_t, accuracy_t, format_t = _columns(*scored(queries, prompts, labels, **kwargs))
     return {"rewards": rewards_t, "scores": accuracy_t, "extra_logs": {"accuracy": accuracy_t, "format": format_t}}
