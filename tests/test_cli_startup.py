@@ -103,7 +103,8 @@ def test_an_unknown_command_is_a_usage_error():
 
 def test_pool_workers_import_the_decoders_when_they_start():
     """The worker has PyAV, the decoders and Pillow's JPEG plugin before its first task, though the driver
-    never imported them; its one worker's videos may use every CPU (``threads``)."""
+    never imported them; its one worker's videos may use every CPU (``threads``), as may a lone video in a
+    pool of more workers."""
     code = """
         import os, sys
         from curate.frames import executors
@@ -120,6 +121,15 @@ def test_pool_workers_import_the_decoders_when_they_start():
         with executors.local_pool(1) as pool:
             executors.run_local([executors.Task("k", "v", "p")], None, lambda t, r: seen.append(r), 1, 60.0, pool)
         assert seen == [{"reason": "probe", "detail": ",".join(WANTED), "threads": executors.usable_cpus()}], seen
+        # a pool of more workers than videos: the one video still gets every CPU; a stream of unknown length
+        # gets each worker's share
+        seen.clear()
+        one = executors.Task("k", "v", "p")
+        for tasks in ([one], iter([one])):  # (run_local stops its pool when done)
+            with executors.local_pool(2) as pool:
+                executors.run_local(tasks, None, lambda t, r: seen.append(r), 2, 60.0, pool)
+        cpus = executors.usable_cpus()
+        assert [r["threads"] for r in seen] == [cpus, max(1, cpus // 2)], seen
     """
     assert loaded_after(code, ["curate.frames.decoders"]) == []
 

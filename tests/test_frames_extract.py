@@ -208,3 +208,11 @@ def test_ray_executor_matches_local(tmp_path, library):
     for row in shard_rows(tmp_path / "ray"):
         assert row["frames"] == by_key[row["video_key"]]["frames"]
     assert read_mcq(tmp_path / "ray").to_pylist() == read_mcq(tmp_path / "local").to_pylist()
+
+
+@pytest.mark.parametrize(
+    ("cpus", "workers", "videos", "threads"),
+    [(2, 2, None, 1), (2, 1, None, 2), (2, 2, 1, 2), (16, 16, 3, 5), (16, 4, 100, 4), (16, 32, None, 1), (1, 1, 0, 1)],
+)
+def test_a_video_gets_the_cpus_of_workers_with_nothing_to_do(cpus, workers, videos, threads):
+    assert executors.video_threads(cpus, workers, videos) == threads

@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
@@ -122,6 +122,13 @@ def _outcome(future, timeout: float) -> dict:
         return {"reason": "crashed", "detail": f"{type(exc).__name__}: {exc}"}
 
 
+def video_threads(cpus: int, workers: int, videos: int | None = None) -> int:
+    """Threads one video may use: ``cpus // min(workers, videos)``, at least 1 (``videos`` unknown: the
+    workers alone). The workers that have no video to take leave their CPUs to those that do."""
+    busy = workers if videos is None else min(workers, videos)
+    return max(1, cpus // max(1, busy))
+
+
 def run_local(
     tasks: Iterable[Task],
     shaping: FrameSpec,
@@ -132,12 +139,12 @@ def run_local(
 ) -> None:
     """Process ``tasks`` on ``workers`` processes (default: :func:`usable_cpus`), at most 4 per worker in
     flight; in ``pool`` (from :func:`local_pool` with as many workers) when given, else in a pool of its
-    own. Each video may use ``usable_cpus() // workers`` threads (at least one), fixed for the run: the
-    CPUs that fewer workers than CPUs leave idle. (:func:`run_ray` gives each video one: Ray schedules a
-    CPU per task.)"""
+    own. Each video may use :func:`video_threads` threads, fixed for the run: the CPUs that fewer workers
+    (or fewer videos) than CPUs leave idle. (:func:`run_ray` gives each video one: Ray schedules a CPU per
+    task.)"""
     cpus = usable_cpus()
     workers = workers or cpus
-    threads = max(1, cpus // workers)
+    threads = video_threads(cpus, workers, len(tasks) if isinstance(tasks, Sized) else None)
     window = workers * 4
     pending: list[tuple[Task, object]] = []
     with contextlib.nullcontext(pool) if pool is not None else local_pool(workers) as pool:
