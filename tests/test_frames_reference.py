@@ -177,6 +177,59 @@ def test_sparse_decoding_seeks_and_decodes_less(folder, kind):
     same_as_full(sides, video)
 
 
+def cli_calls(monkeypatch) -> list[list[str]]:
+    """The ffmpeg CLI's seek cost at its floor (``LAUNCH_PIXELS`` 0: a call costs what 16 packets do, so the
+    small test clips are planned like long 360p ones), and a list of the calls made."""
+    from curate.frames.decoders import ffmpeg as ffmpeg_module
+
+    calls: list[list[str]] = []
+    real = ffmpeg_module.run_ffmpeg
+
+    def counted(command, *args, **kwargs):
+        calls.append(command)
+        return real(command, *args, **kwargs)
+
+    monkeypatch.setattr(ffmpeg_module, "LAUNCH_PIXELS", 0)
+    monkeypatch.setattr(ffmpeg_module, "run_ffmpeg", counted)
+    return calls
+
+
+@pytest.mark.parametrize("window", [{}, WINDOW], ids=["whole", "window"])
+@pytest.mark.parametrize("sampling", [SPARSE, BY_TIME], ids=["uniform7", "fps3"])
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_the_ffmpeg_cli_seeking_returns_the_reference_frames(folder, monkeypatch, kind, sampling, window):
+    """The CLI decoder with a call per run of the seek plan: the reference's frames and times wherever it
+    seeks (a piped frame that is not the index's falls back to the decode from the start)."""
+    path, ref = clip(folder, kind)
+    calls = cli_calls(monkeypatch)
+    video = decode(path, sampling, decoder="ffmpeg", **window)
+    assert_matches(video, ref, exact=True)
+    pyav = decode_pyav(path, sampling, **window)
+    assert (video.indices, video.timestamps) == (pyav.indices, pyav.timestamps)
+    index = pyav_index(path)
+    runs = seek.plan(index, sorted(set(video.indices))) if seek.untrusted(index) is None else []
+    if len(runs) > 1 or (runs and runs[0].start > 0):  # a call per run, frames chosen by time; no fallback
+        assert len(calls) == len(runs) and all("between(t" in " ".join(c) for c in calls)
+        assert ["-seek_timestamp" in c for c in calls] == [r.start > 0 for r in runs]
+        assert video.frames_decoded == sum(r.packets for r in runs) < video.num_frames_decoded
+    if kind in SEEKING and sampling is SPARSE and not window:
+        assert len(runs) > 1  # the clips where it must seek
+
+
+def test_the_ffmpeg_cli_falls_back_when_a_seek_pipes_a_frame_the_index_does_not_have(folder, monkeypatch):
+    """A seeking call whose frames' times disagree with the index (here: every window moved by one frame)
+    is not trusted: the decoder decodes from the start and returns the reference's frames."""
+    from curate.frames.decoders import ffmpeg as ffmpeg_module
+
+    path, ref = clip(folder, SEEKING[0])
+    calls = cli_calls(monkeypatch)
+    real = ffmpeg_module.time_windows
+    monkeypatch.setattr(ffmpeg_module, "time_windows", lambda times, wanted: real(times, [i + 1 for i in wanted]))
+    video = decode(path, Sampling(num_frames=3), decoder="ffmpeg")
+    assert_matches(video, ref, exact=True)
+    assert "between(t" in " ".join(calls[0]) and "between(n" in " ".join(calls[-1])  # sought, then fell back
+
+
 @pytest.mark.parametrize("failure", ["refused", "cannot_open"])
 def test_a_plan_failing_in_its_own_thread_falls_back_to_the_full_decode(folder, monkeypatch, failure):
     """The plan decoded in the second thread is refused (the decoder disagreed with the index), or its

@@ -48,7 +48,8 @@ How each decoder counts and converts, and what it is trusted for:
   CLI does, so a file cut short keeps its good frames. Trusted for every file PyAV opens.
 - ``ffmpeg`` (ffmpeg-python over the CLI): ``ffprobe`` for the stream, then the CLI decodes with
   ``-copyts -fps_mode passthrough`` (``-vsync`` before ffmpeg 5.1), keeps only the sampled frames with a
-  ``select`` filter, scales them with its ``scale`` filter and pipes ``rgb24`` (it autorotates); see
+  ``select`` filter, scales them with its ``scale`` filter and pipes ``rgb24`` (it autorotates), stopping
+  after the last; where the index is trusted and the plan seeks, one call per run seeks with ``-ss``; see
   :mod:`curate.frames.decoders.ffmpeg`. Timestamps are the sorted pts of the packets PyAV demuxes
   when there are as many as frames — where the container stores no pts (AVI, elementary streams) FFmpeg
   guesses them, and the CLI's FFmpeg may guess differently from PyAV's, so one demuxer decides for every

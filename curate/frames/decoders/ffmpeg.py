@@ -1,14 +1,24 @@
-"""The ffmpeg CLI (through ffmpeg-python): decodes up to the last sampled frame, converts and pipes only the
-sampled ones (``select`` in the filter graph), scaled by its ``scale`` filter. See :mod:`curate.frames.decoders`."""
+"""The ffmpeg CLI (through ffmpeg-python): converts and pipes only the sampled frames (``select`` in the
+filter graph), scaled by its ``scale`` filter. See :mod:`curate.frames.decoders`.
+
+Where the packet index is trusted (:func:`curate.frames.seek.untrusted`) and :func:`~curate.frames.seek.plan`
+seeks (its seek cost: a CLI call, :data:`LAUNCH_PIXELS`), each run of the plan is one CLI call that seeks to
+the run's keyframe (``-ss`` on the stream's own timestamps: ``-seek_timestamp 1 -copyts``, no accurate-seek
+trimming), pipes the frames whose time is a sampled frame's and is stopped after the last
+(:func:`seek_command`); every piped frame's ``showinfo`` pts must be the index's, else the video is decoded
+from the start as below. Otherwise one call decodes from the first frame up to the last sampled one."""
 
 from __future__ import annotations
 
 import ctypes
+import functools
+import math
 import re
 import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -60,6 +70,10 @@ def ffmpeg_geometry(stream: dict) -> tuple[int, int]:
     return (width, height) if int(round(rotation / 90)) % 2 else (height, width)
 
 
+# A CLI call (loading FFmpeg's libraries, opening the file: ~0.15 s on the 2-core machine the benchmarks ran
+# on) costs about what decoding this many pixels of H.264 costs (~3 ns a pixel there): the seek cost of the
+# CLI's plan in frames of the video's size, so a run is only cut where a call is cheaper than decoding on.
+LAUNCH_PIXELS = 50_000_000
 MAX_TERMS = 32  # FFmpeg's expression parser fails ("Cannot allocate memory") on long sums
 
 
@@ -90,7 +104,8 @@ def ffmpeg_command(
 ) -> list[str]:
     """The CLI call (built with ffmpeg-python) that pipes the frames numbered ``select`` (sorted, decoder
     output order) as rgb24, scaled to ``size`` ``(h, w)`` by swscale's bicubic filter when given; ``showinfo``
-    logs every frame (``log_all``, to count them and read their pts) or only the piped ones."""
+    logs every frame (``log_all``, to count them and read their pts: it decodes to the end) or only the
+    piped ones (then it stops after the last)."""
     import ffmpeg
 
     video = ffmpeg.input(path, copyts=None)["v:0"]
@@ -99,10 +114,48 @@ def ffmpeg_command(
     video = video.filter("select", select_expression(select))
     if size is not None:
         video = video.filter("scale", size[1], size[0], flags="bicubic")
+    options = {fps_mode: "passthrough"}
     if not log_all:
         video = video.filter("showinfo")
-    out = video.output("pipe:", format="rawvideo", pix_fmt="rgb24", **{fps_mode: "passthrough"})
+        options["frames:v"] = len(select)  # it ends once they are out (see seek_command), not at the file's end
+    out = video.output("pipe:", format="rawvideo", pix_fmt="rgb24", **options)
     return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", *out.get_args()]  # globals first
+
+
+def seek_command(
+    path: str, fps_mode: str, key_time: Fraction | None, windows: list[tuple[float, float]], size=None
+) -> list[str]:
+    """The CLI call that seeks to the keyframe at ``key_time`` (seconds on the stream's own timestamps;
+    ``None``: from the start, no seek) and pipes, as rgb24 scaled like :func:`ffmpeg_command`'s, the frames
+    whose time falls in one of ``windows`` (``(low, high)`` seconds, the same timestamps), logging each
+    with ``showinfo``. ``-ss`` is rounded up to the microsecond FFmpeg parses, so the seek lands on that
+    keyframe (the demuxer takes the last keyframe at or before it), never the one before it; frames
+    decoded before a window (an open GOP's leading pictures) are not selected."""
+    import ffmpeg
+
+    options: dict = {"copyts": None}
+    if key_time is not None:
+        micros = math.ceil(key_time * 1_000_000)
+        options.update(ss=f"{micros // 1_000_000}.{micros % 1_000_000:06d}", seek_timestamp=1, noaccurate_seek=None)
+    video = ffmpeg.input(path, **options)["v:0"]
+    video = video.filter("select", "+".join(f"between(t,{lo:.9f},{hi:.9f})" for lo, hi in windows) or "0")
+    if size is not None:
+        video = video.filter("scale", size[1], size[0], flags="bicubic")
+    # -frames:v: the CLI ends (and flushes the last frame) once the last one is out, not at the end of the file
+    options = {fps_mode: "passthrough", "frames:v": len(windows)}
+    out = video.filter("showinfo").output("pipe:", format="rawvideo", pix_fmt="rgb24", **options)
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", *out.get_args()]
+
+
+def time_windows(times: list[Fraction], wanted: list[int]) -> list[tuple[float, float]]:
+    """``(low, high)`` around each wanted frame's time in ``times`` (sorted, exact): a quarter of the gap
+    to its nearest neighbour on each side (at most 1 ms), so no other frame's time falls inside."""
+    windows = []
+    for i in wanted:
+        gaps = [times[j + 1] - times[j] for j in (i - 1, i) if 0 <= j and j + 1 < len(times)]
+        half = min([Fraction(1, 1000), *(g / 4 for g in gaps)])
+        windows.append((float(times[i] - half), float(times[i] + half)))
+    return windows
 
 
 def die_with_parent() -> None:
@@ -134,6 +187,19 @@ def run_ffmpeg(command: list[str], frames: int, size: int, log) -> tuple[list[by
             proc.kill()
         code = proc.wait()
     return chunks, code
+
+
+def call_cli(command: Callable[[str], list[str]], frames: int | None, size: int) -> tuple[list[bytes], int, str]:
+    """:func:`run_ffmpeg` on ``command(fps_mode)``: ``-fps_mode`` (ffmpeg 5.1 on), else ``-vsync`` when the
+    CLI does not know it. Returns (frames read, exit code, the CLI's log)."""
+    for fps_mode in ("fps_mode", "vsync"):
+        with tempfile.TemporaryFile() as log:
+            chunks, code = run_ffmpeg(command(fps_mode), frames, size, log)
+            log.seek(0)
+            text = log.read().decode("utf-8", "replace")
+        if not (code != 0 and f"Unrecognized option '{fps_mode}'" in text):
+            break
+    return chunks, code, text
 
 
 def ffmpeg_times(log: str, start_pts: int, time_base: Fraction | None) -> list[float]:
@@ -175,26 +241,52 @@ def decode_ffmpeg(
     def pipe(wanted: list[int], log_all: bool, stop: bool) -> tuple[dict[int, np.ndarray], str, int]:
         """Frames ``wanted`` (sorted) and the CLI's log; ``stop``: kill it once they are read."""
         numbers = piped(wanted)
-        for fps_mode in ("fps_mode", "vsync"):  # -fps_mode since ffmpeg 5.1, -vsync before
-            with tempfile.TemporaryFile() as log:
-                command = ffmpeg_command(path, fps_mode, numbers, scaled, log_all)
-                chunks, code = run_ffmpeg(command, len(numbers) if stop else None, out_h * out_w * 3, log)
-                log.seek(0)
-                text = log.read().decode("utf-8", "replace")
-            if code != 0 and f"Unrecognized option '{fps_mode}'" in text:
-                continue
-            break
+        chunks, code, text = call_cli(
+            lambda fps_mode: ffmpeg_command(path, fps_mode, numbers, scaled, log_all),
+            len(numbers) if stop else None,
+            out_h * out_w * 3,
+        )
         shape = (out_h, out_w, 3)
         chosen = set(wanted)
         pairs = zip(numbers, chunks, strict=False)
         kept = {i: np.frombuffer(c, np.uint8).reshape(shape).copy() for i, c in pairs if i in chosen}
         return kept, text, code
 
+    def seeking(unique: list[int]) -> tuple[dict[int, np.ndarray], int] | None:
+        """The frames ``unique`` one CLI call per run of the seek plan, with the frames the plan decodes; None
+        when the plan does not seek, a run has more frames than one ``select`` expression holds, or any
+        piped frame is not the index's."""
+        runs = seek.plan(index, unique, seek_cost=max(seek.SEEK_COST, LAUNCH_PIXELS // max(1, height * width)))
+        if not runs or (len(runs) == 1 and runs[0].start == 0) or max(len(r.targets) for r in runs) > MAX_TERMS:
+            return None
+        tb = Fraction(index.time_base)
+        times = [pts * tb for pts in sorted(index.packet_pts)]
+        kept: dict[int, np.ndarray] = {}
+        for run in runs:
+            key = run.key_pts * tb if run.start > 0 else None
+            targets, windows = list(run.targets), time_windows(times, list(run.targets))
+            command = functools.partial(seek_command, path, key_time=key, windows=windows, size=scaled)
+            chunks, _, text = call_cli(command, len(targets), out_h * out_w * 3)
+            got = ffmpeg_times(text, start_pts, time_base)
+            if len(chunks) != len(targets) or len(got) < len(targets):
+                return None
+            if any(abs(got[j] - packets[i]) > 1e-6 for j, i in enumerate(targets)):
+                return None
+            for i, chunk in zip(targets, chunks, strict=True):
+                kept[i] = np.frombuffer(chunk, np.uint8).reshape(out_h, out_w, 3).copy()
+        return kept, sum(r.packets for r in runs)
+
     if index is not None and seek.untrusted(index) is None:
-        # n and the timestamps from the index: one call converting only the chosen frames, their pts checked
+        # n and the timestamps from the index: the sampled frames by seeking (above) or by one call from the
+        # start converting only them, their pts checked
         rate_n = fps or float(index.fps)
         indices = choose(packets, rate_n, sampling, start, end)
         unique = sorted(set(indices))
+        sought = seeking(unique)
+        if sought is not None:
+            return result(
+                "ffmpeg", packets, rate_n, indices, sought[0], last_frame, scaled and (height, width), sought[1]
+            )
         kept, text, _ = pipe(unique, False, True)
         times = ffmpeg_times(text, start_pts, time_base)
         numbers = piped(unique)
