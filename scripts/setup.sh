@@ -56,6 +56,8 @@ if [ "${VIDEOQA_BASE:-1}" != 0 ]; then
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     log=.venv-base/install.log
     echo "setup: installing videoqa-rl without extras into .venv-base/ (log: $log)" >&2
+    # setuptools builds the wheel through build/lib, which keeps modules since deleted from the tree
+    rm -rf build
     if ! { .venv-base/bin/python -m pip install --upgrade pip \
         && .venv-base/bin/python -m pip install . \
         && .venv-base/bin/python -m pip install --no-deps --force-reinstall .; } >"$log" 2>&1; then
