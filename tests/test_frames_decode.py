@@ -308,7 +308,7 @@ def test_auto_on_cuda_falls_back_to_pyav_on_any_torchcodec_failure(clean, monkey
     assert video.decoder == "pyav" and video.num_frames_decoded == 50
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("threads", [1, 2, 3, 0])
 def test_torchcodec_decodes_on_the_callers_share_of_the_cpus(clean, monkeypatch, threads):
     """``decode(..., threads=k)`` asks torchcodec's own decoder for k FFmpeg threads (not FFmpeg's automatic
     all-cores, which oversubscribes one-worker-per-CPU runs), with the same frames on any k."""
@@ -324,6 +324,27 @@ def test_torchcodec_decodes_on_the_callers_share_of_the_cpus(clean, monkeypatch,
     monkeypatch.setattr(torchcodec.decoders, "VideoDecoder", spy)
     video = decode(clean, SIXTEEN, decoder="torchcodec", threads=threads)
     assert asked == [threads] and video.decoder == "torchcodec"
+    same(video, decode(clean, SIXTEEN, decoder="pyav"))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 0])
+def test_the_ffmpeg_cli_decodes_on_the_callers_share_of_the_cpus(clean, monkeypatch, threads):
+    """``decode(..., decoder="ffmpeg", threads=k)`` runs the CLI with ``-threads k`` on its input (0: FFmpeg's
+    automatic count), with the same frames on any k."""
+    from curate.frames.decoders import ffmpeg as ffmpeg_module
+
+    real, commands = ffmpeg_module.run_ffmpeg, []
+
+    def spy(command, *args, **kwargs):
+        commands.append(command)
+        return real(command, *args, **kwargs)
+
+    monkeypatch.setattr(ffmpeg_module, "run_ffmpeg", spy)
+    video = decode(clean, SIXTEEN, decoder="ffmpeg", threads=threads)
+    assert commands
+    for command in commands:  # an input option: before -i
+        at = command.index("-threads")
+        assert at < command.index("-i") and command[at + 1] == str(threads)
     same(video, decode(clean, SIXTEEN, decoder="pyav"))
 
 

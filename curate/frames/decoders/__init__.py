@@ -129,7 +129,8 @@ def decode(
     compare ``frames[0].shape`` with ``(height, width)``). ``device``: ``cpu``, or ``cuda``/``cuda:N`` for
     torchcodec's NVDEC path (``auto`` then tries torchcodec first, see the package docstring). ``threads``:
     the CPUs this video may use: how many plans (groups of seeks) PyAV may decode side by side
-    (:func:`~curate.frames.decoders.pyav.pyav_plans`), and torchcodec's FFmpeg threads."""
+    (:func:`~curate.frames.decoders.pyav.pyav_plans`), the ffmpeg CLI's and torchcodec's FFmpeg threads
+    (0: their automatic count, a thread per core; PyAV then decodes one plan)."""
     check_device(device)
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {DECODERS}, not {decoder!r}")
@@ -142,7 +143,7 @@ def decode(
     if decoder == "pyav":
         return decode_pyav(path, sampling, start, end, geometry, threads=threads)
     if decoder == "ffmpeg":
-        return decode_ffmpeg(path, sampling, start, end, geometry)
+        return decode_ffmpeg(path, sampling, start, end, geometry, threads)
     if decoder == "torchcodec":
         return decode_torchcodec(path, sampling, start, end, device, threads)
     if device != "cpu":

@@ -100,15 +100,21 @@ def select_expression(frames: list[int]) -> str:
 
 
 def ffmpeg_command(
-    path: str, fps_mode: str, select: list[int], size: tuple[int, int] | None = None, log_all: bool = True
+    path: str,
+    fps_mode: str,
+    select: list[int],
+    size: tuple[int, int] | None = None,
+    log_all: bool = True,
+    threads: int = 0,
 ) -> list[str]:
     """The CLI call (built with ffmpeg-python) that pipes the frames numbered ``select`` (sorted, decoder
     output order) as rgb24, scaled to ``size`` ``(h, w)`` by swscale's bicubic filter when given; ``showinfo``
     logs every frame (``log_all``, to count them and read their pts: it decodes to the end) or only the
-    piped ones (then it stops after the last)."""
+    piped ones (then it stops after the last). ``threads``: the decoder's threads (0: FFmpeg's automatic
+    count, a thread per core)."""
     import ffmpeg
 
-    video = ffmpeg.input(path, copyts=None)["v:0"]
+    video = ffmpeg.input(path, copyts=None, threads=threads)["v:0"]
     if log_all:
         video = video.filter("showinfo")
     video = video.filter("select", select_expression(select))
@@ -123,17 +129,23 @@ def ffmpeg_command(
 
 
 def seek_command(
-    path: str, fps_mode: str, key_time: Fraction | None, windows: list[tuple[float, float]], size=None
+    path: str,
+    fps_mode: str,
+    key_time: Fraction | None,
+    windows: list[tuple[float, float]],
+    size: tuple[int, int] | None = None,
+    threads: int = 0,
 ) -> list[str]:
     """The CLI call that seeks to the keyframe at ``key_time`` (seconds on the stream's own timestamps;
     ``None``: from the start, no seek) and pipes, as rgb24 scaled like :func:`ffmpeg_command`'s, the frames
     whose time falls in one of ``windows`` (``(low, high)`` seconds, the same timestamps), logging each
     with ``showinfo``. ``-ss`` is rounded up to the microsecond FFmpeg parses, so the seek lands on that
     keyframe (the demuxer takes the last keyframe at or before it), never the one before it; frames
-    decoded before a window (an open GOP's leading pictures) are not selected."""
+    decoded before a window (an open GOP's leading pictures) are not selected. ``threads`` as for
+    :func:`ffmpeg_command`."""
     import ffmpeg
 
-    options: dict = {"copyts": None}
+    options: dict = {"copyts": None, "threads": threads}
     if key_time is not None:
         micros = math.ceil(key_time * 1_000_000)
         options.update(ss=f"{micros // 1_000_000}.{micros % 1_000_000:06d}", seek_timestamp=1, noaccurate_seek=None)
@@ -213,9 +225,15 @@ def ffmpeg_times(log: str, start_pts: int, time_base: Fraction | None) -> list[f
 
 
 def decode_ffmpeg(
-    path: str, sampling: Sampling, start: float | None = None, end: float | None = None, geometry: Geometry = None
+    path: str,
+    sampling: Sampling,
+    start: float | None = None,
+    end: float | None = None,
+    geometry: Geometry = None,
+    threads: int = 1,
 ) -> DecodedVideo:
-    """ffmpeg CLI decoder (see the package docstring)."""
+    """ffmpeg CLI decoder (see the package docstring); ``threads``: the CLI's decoding threads, the caller's
+    share of the CPUs (0: FFmpeg's automatic count, which oversubscribes one-worker-per-CPU runs)."""
     stream = ffmpeg_stream(path)
     try:
         index = pyav_index(path)
@@ -242,7 +260,7 @@ def decode_ffmpeg(
         """Frames ``wanted`` (sorted) and the CLI's log; ``stop``: kill it once they are read."""
         numbers = piped(wanted)
         chunks, code, text = call_cli(
-            lambda fps_mode: ffmpeg_command(path, fps_mode, numbers, scaled, log_all),
+            lambda fps_mode: ffmpeg_command(path, fps_mode, numbers, scaled, log_all, threads),
             len(numbers) if stop else None,
             out_h * out_w * 3,
         )
@@ -265,7 +283,7 @@ def decode_ffmpeg(
         for run in runs:
             key = run.key_pts * tb if run.start > 0 else None
             targets, windows = list(run.targets), time_windows(times, list(run.targets))
-            command = functools.partial(seek_command, path, key_time=key, windows=windows, size=scaled)
+            command = functools.partial(seek_command, path, key_time=key, windows=windows, size=scaled, threads=threads)
             chunks, _, text = call_cli(command, len(targets), out_h * out_w * 3)
             got = ffmpeg_times(text, start_pts, time_base)
             if len(chunks) != len(targets) or len(got) < len(targets):

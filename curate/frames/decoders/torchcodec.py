@@ -49,8 +49,8 @@ def decode_torchcodec(
 ) -> DecodedVideo:
     """torchcodec decoder (module docstring); raises :class:`VideoError` where it cannot be trusted.
     ``threads``: FFmpeg's decoding threads on the CPU (``num_ffmpeg_threads``), the caller's share of the
-    CPUs — not FFmpeg's automatic all-cores, which oversubscribes a machine whose workers already use
-    one core each."""
+    CPUs (0: FFmpeg's automatic count, a thread per core, which oversubscribes a machine whose workers
+    already use one core each)."""
     check_device(device)
     try:
         from torchcodec.decoders import VideoDecoder
@@ -63,7 +63,7 @@ def decode_torchcodec(
     timestamps = index.timestamps
     try:
         reader = VideoDecoder(
-            path, seek_mode="exact", dimension_order="NHWC", device=device, num_ffmpeg_threads=max(1, threads)
+            path, seek_mode="exact", dimension_order="NHWC", device=device, num_ffmpeg_threads=threads
         )
         if len(reader) != len(timestamps):
             counts = f"torchcodec indexed {len(reader)} frames, the demuxer {len(timestamps)}"
