@@ -1,8 +1,8 @@
 """Benchmark: the ffmpeg CLI decoder seeking run by run vs decoding from the start, side by side.
 
 What is measured
-    Wall seconds of ``curate.frames.decoders.decode(path, 16 uniform frames, decoder="ffmpeg")`` in this
-    process, interleaved, best of ``--repeat``:
+    Wall seconds of ``curate.frames.decoders.decode(path, 16 uniform frames, decoder="ffmpeg",
+    threads=CPUs)`` (what ``--workers 1`` gives a video) in this process, interleaved, best of ``--repeat``:
 
     * ``seek``  — as shipped: where the seek plan (seek cost: one CLI call, ``LAUNCH_PIXELS``) has runs past
       the first frame, one CLI call per run, seeking with ``-ss``;
@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_frames import make_clips, make_long_clip  # noqa: E402
 
+from curate.cpus import usable_cpus  # noqa: E402
 from curate.frames.decoders import decode  # noqa: E402
 from curate.frames.decoders import ffmpeg as cli  # noqa: E402
 from curate.frames.sampling import Sampling  # noqa: E402
@@ -47,7 +48,7 @@ SHIPPED = cli.LAUNCH_PIXELS
 def cli_decode(path: str, seeking: bool, **window):
     cli.LAUNCH_PIXELS = SHIPPED if seeking else 1 << 62
     try:
-        return decode(path, SIXTEEN, decoder="ffmpeg", **window)
+        return decode(path, SIXTEEN, decoder="ffmpeg", threads=usable_cpus(), **window)
     finally:
         cli.LAUNCH_PIXELS = SHIPPED
 
