@@ -118,12 +118,20 @@ def ffmpeg_command(
     if log_all:
         video = video.filter("showinfo")
     video = video.filter("select", select_expression(select))
+    return rgb_pipe(video, fps_mode, size, None if log_all else len(select))
+
+
+def rgb_pipe(video, fps_mode: str, size: tuple[int, int] | None, frames: int | None) -> list[str]:
+    """The CLI call that pipes the selected ``video`` as rgb24 with its pts (``fps_mode`` passthrough),
+    scaled to ``size`` ``(h, w)`` by swscale's bicubic filter when given. ``frames``: how many are selected —
+    then each is logged by ``showinfo`` and the CLI ends once the last is out (``-frames:v``; else the
+    rawvideo muxer holds the last frame's bytes until the end of the file); ``None``: it decodes to the end."""
     if size is not None:
         video = video.filter("scale", size[1], size[0], flags="bicubic")
     options = {fps_mode: "passthrough"}
-    if not log_all:
+    if frames is not None:
         video = video.filter("showinfo")
-        options["frames:v"] = len(select)  # it ends once they are out (see seek_command), not at the file's end
+        options["frames:v"] = frames
     out = video.output("pipe:", format="rawvideo", pix_fmt="rgb24", **options)
     return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", *out.get_args()]  # globals first
 
@@ -151,12 +159,7 @@ def seek_command(
         options.update(ss=f"{micros // 1_000_000}.{micros % 1_000_000:06d}", seek_timestamp=1, noaccurate_seek=None)
     video = ffmpeg.input(path, **options)["v:0"]
     video = video.filter("select", "+".join(f"between(t,{lo:.9f},{hi:.9f})" for lo, hi in windows) or "0")
-    if size is not None:
-        video = video.filter("scale", size[1], size[0], flags="bicubic")
-    # -frames:v: the CLI ends (and flushes the last frame) once the last one is out, not at the end of the file
-    options = {fps_mode: "passthrough", "frames:v": len(windows)}
-    out = video.filter("showinfo").output("pipe:", format="rawvideo", pix_fmt="rgb24", **options)
-    return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "info", *out.get_args()]
+    return rgb_pipe(video, fps_mode, size, len(windows))
 
 
 def time_windows(times: list[Fraction], wanted: list[int]) -> list[tuple[float, float]]:
@@ -245,6 +248,7 @@ def decode_ffmpeg(
     if scaled == (height, width):
         scaled = None
     out_h, out_w = scaled or (height, width)
+    size = (height, width) if scaled else None  # the decoded size, for result() when scaled in the CLI
     rate = ratio(stream.get("avg_frame_rate")) or ratio(stream.get("r_frame_rate"))
     fps = float(rate) if rate else 0.0
     time_base = ratio(stream.get("time_base"))
@@ -256,6 +260,13 @@ def decode_ffmpeg(
     errors: list[str] = []
     info = {"last_frame": last_frame, "decoded": 0}
 
+    def frame(chunk: bytes) -> np.ndarray:
+        return np.frombuffer(chunk, np.uint8).reshape(out_h, out_w, 3).copy()
+
+    def agree(times: list[float], numbers: list[int]) -> bool:
+        """The CLI's times of the frames piped as ``numbers`` are the index's (within 1 µs)."""
+        return len(times) >= len(numbers) and all(abs(times[j] - packets[i]) <= 1e-6 for j, i in enumerate(numbers))
+
     def pipe(wanted: list[int], log_all: bool, stop: bool) -> tuple[dict[int, np.ndarray], str, int]:
         """Frames ``wanted`` (sorted) and the CLI's log; ``stop``: kill it once they are read."""
         numbers = piped(wanted)
@@ -264,10 +275,8 @@ def decode_ffmpeg(
             len(numbers) if stop else None,
             out_h * out_w * 3,
         )
-        shape = (out_h, out_w, 3)
         chosen = set(wanted)
-        pairs = zip(numbers, chunks, strict=False)
-        kept = {i: np.frombuffer(c, np.uint8).reshape(shape).copy() for i, c in pairs if i in chosen}
+        kept = {i: frame(c) for i, c in zip(numbers, chunks, strict=False) if i in chosen}
         return kept, text, code
 
     def seeking(unique: list[int]) -> tuple[dict[int, np.ndarray], int] | None:
@@ -282,16 +291,13 @@ def decode_ffmpeg(
         kept: dict[int, np.ndarray] = {}
         for run in runs:
             key = run.key_pts * tb if run.start > 0 else None
-            targets, windows = list(run.targets), time_windows(times, list(run.targets))
+            targets = list(run.targets)
+            windows = time_windows(times, targets)
             command = functools.partial(seek_command, path, key_time=key, windows=windows, size=scaled, threads=threads)
             chunks, _, text = call_cli(command, len(targets), out_h * out_w * 3)
-            got = ffmpeg_times(text, start_pts, time_base)
-            if len(chunks) != len(targets) or len(got) < len(targets):
+            if len(chunks) != len(targets) or not agree(ffmpeg_times(text, start_pts, time_base), targets):
                 return None
-            if any(abs(got[j] - packets[i]) > 1e-6 for j, i in enumerate(targets)):
-                return None
-            for i, chunk in zip(targets, chunks, strict=True):
-                kept[i] = np.frombuffer(chunk, np.uint8).reshape(out_h, out_w, 3).copy()
+            kept.update((i, frame(chunk)) for i, chunk in zip(targets, chunks, strict=True))
         return kept, sum(r.packets for r in runs)
 
     if index is not None and seek.untrusted(index) is None:
@@ -302,16 +308,10 @@ def decode_ffmpeg(
         unique = sorted(set(indices))
         sought = seeking(unique)
         if sought is not None:
-            return result(
-                "ffmpeg", packets, rate_n, indices, sought[0], last_frame, scaled and (height, width), sought[1]
-            )
+            return result("ffmpeg", packets, rate_n, indices, sought[0], last_frame, size, sought[1])
         kept, text, _ = pipe(unique, False, True)
-        times = ffmpeg_times(text, start_pts, time_base)
-        numbers = piped(unique)
-        exact = len(kept) == len(unique) and len(times) >= len(numbers)
-        if exact and all(abs(times[j] - packets[i]) <= 1e-6 for j, i in enumerate(numbers)):
+        if len(kept) == len(unique) and agree(ffmpeg_times(text, start_pts, time_base), piped(unique)):
             spent = unique[-1] + 1 if unique else 0  # the CLI decodes up to the last chosen frame
-            size = (height, width) if scaled else None
             return result("ffmpeg", packets, rate_n, indices, kept, last_frame, size, spent)
 
     def one_pass(wanted: set[int], count_all: bool) -> tuple[list[float], dict[int, np.ndarray]]:
@@ -334,5 +334,4 @@ def decode_ffmpeg(
         if exc.reason == "zero_frames" and errors:
             raise VideoError("zero_frames", f"ffmpeg: {errors[0]}") from None
         raise
-    size = (height, width) if scaled else None
     return result("ffmpeg", timestamps, fps, indices, kept, info["last_frame"], size, info["decoded"])
