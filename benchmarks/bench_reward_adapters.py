@@ -10,9 +10,10 @@ What is measured
       completion_ids, the dataset columns ``solution`` and ``options``, trainer_state);
     * ``rewards.verl.compute_score`` called once per response as verl's reward managers do, with
       ``extra_info`` carrying the options;
-    * ``rewards.openrlhf.reward_func`` on the batch (queries = prompt + response + ``<|im_end|>``, packed
-      labels); its result holds torch tensors when torch is importable, as inside OpenRLHF (read back
-      with ``tolist()`` for the check of equal rewards, not in the timing);
+    * ``rewards.openrlhf.reward_func`` called once per sample with lists of one query (prompt + response +
+      ``<|im_end|>``), its prompt and its packed label, as OpenRLHF 0.11.2 calls a reward file
+      (``SingleTurnAgentExecutor._fetch_rewards_via_func``, ``batch_size = 1``); the result holds Python
+      floats, which OpenRLHF makes into tensors itself;
     * ``rewards.easyr1.compute_score`` on a list of ``{response, response_length, ground_truth}`` with
       packed golds (``rewards.gold``), as EasyR1's batch reward manager calls it;
     * ``rewards.swift.TinyllavaORM`` called as ms-swift calls it (completions + column keywords).
@@ -26,9 +27,10 @@ What is measured
     process's CPU time (``time.process_time``), so another process sharing the pinned core does not
     count. Every adapter's rewards are checked equal to the direct scores before timing.
 
-    Where OpenRLHF's time goes: ``rewards.openrlhf.scored`` (the cut and the scoring into one float32
-    buffer, without the tensors) is timed in the same rounds; the rest of ``reward_func`` is making the
-    three tensors it must return.
+    Printed after each batch size, not counted in the goals: where OpenRLHF's time goes — the cut of each
+    response out of its query (``rewards.openrlhf._response``: the prompt check, the end token and the copy) timed
+    alone — and ``reward_func`` given the whole batch in one call (not how OpenRLHF 0.11.2 calls it; a
+    caller of its own may), whose result is three float32 tensors.
 
 Usage
     python benchmarks/bench_reward_adapters.py [--n 8192] [--seed 0] [--group 8]
@@ -62,6 +64,7 @@ GOAL_RATE = 100_000
 GOAL_RATIO = 1.3
 DIRECT_AIM = 130_000  # headroom for the scorer itself (issue 12)
 PROMPT = "<|im_start|>user\nWhat happens in the video?<|im_end|>\n<|im_start|>assistant\n"
+END = "<|im_end|>"  # what OpenRLHF's decode with special tokens leaves after a Qwen response
 
 
 class Batch:
@@ -73,8 +76,9 @@ class Batch:
         self.options = [it.options for it in items]
         self.golds = [it.solution[len("<answer>")] for it in items]
         self.packed = [pack_gold(g, o) for g, o in zip(self.golds, self.options, strict=True)]
-        self.queries = [PROMPT + t + "<|im_end|>" for t in self.texts]
+        self.queries = [PROMPT + t + END for t in self.texts]
         self.prompts = [PROMPT] * len(items)
+        self.openrlhf_calls = [([q], [PROMPT], [g]) for q, g in zip(self.queries, self.packed, strict=True)]
         self.infos = [{"options": o, "problem_type": "multiple choice"} for o in self.options]
         self.easyr1_inputs = [
             {"response": t, "response_length": len(t), "ground_truth": p}
@@ -106,15 +110,20 @@ def via_verl(b: Batch) -> list[float]:
     ]
 
 
-def via_openrlhf(b: Batch):
-    """The ``rewards`` OpenRLHF takes: a float32 tensor (a list without torch); :func:`floats` reads it back
-    for the check, outside the timing."""
+def via_openrlhf(b: Batch) -> list[float]:
+    """One call per sample, as OpenRLHF 0.11.2 makes them: each returns Python floats."""
+    return [openrlhf.reward_func(q, p, g)["rewards"] for q, p, g in b.openrlhf_calls]
+
+
+def openrlhf_batch(b: Batch):
+    """The whole batch in one call (not counted): a float32 tensor, read back by :func:`floats` for the
+    check, outside the timing."""
     return openrlhf.reward_func(b.queries, b.prompts, b.packed)["rewards"]
 
 
-def openrlhf_scoring(b: Batch):
-    """``reward_func`` without its tensors (not an adapter: the split of OpenRLHF's time)."""
-    return openrlhf.scored(b.queries, b.prompts, b.packed)[0][: len(b.queries)]
+def openrlhf_cut(b: Batch) -> list[str]:
+    """The responses cut out of OpenRLHF's queries, alone (part of :func:`via_openrlhf`'s time)."""
+    return [openrlhf._response(q[0], p[0]) for q, p, _ in b.openrlhf_calls]
 
 
 def floats(values) -> list[float]:
@@ -138,7 +147,8 @@ ADAPTERS: dict[str, Callable[[Batch], object]] = {
     "easyr1": via_easyr1,
     "swift": via_swift,
 }
-TIMED = {**ADAPTERS, "openrlhf_scoring": openrlhf_scoring}
+INFO = {"openrlhf_cut": openrlhf_cut, "openrlhf_batch": openrlhf_batch}  # not adapters: printed, not counted
+TIMED = {**ADAPTERS, **INFO}
 
 
 def time_batches(fns: dict[str, Callable[[Batch], object]], batches: list[Batch]) -> dict[str, float]:
@@ -182,10 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     for size in BATCH_SIZES:
         batches = [Batch(items[i : i + size]) for i in range(0, len(items), size)]
         expected = [x for b in batches for x in direct(b)]
-        for name, fn in TIMED.items():
+        for name, fn in {**ADAPTERS, "openrlhf_batch": openrlhf_batch}.items():
             got = [x for b in batches for x in floats(fn(b))]
             if any(abs(a - e) > 1e-6 for a, e in zip(got, expected, strict=True)):
                 raise SystemExit(f"{name} at batch size {size}: rewards differ from direct scoring")
+        if [r for b in batches for r in openrlhf_cut(b)] != [t for b in batches for t in b.texts]:
+            raise SystemExit(f"openrlhf at batch size {size}: the cut responses differ from the completions")
         seconds = time_batches(TIMED, batches)
         print(f"\nbatch size {size:,} ({len(batches)} batches, {len(items):,} completions)")
         for name in ADAPTERS:
@@ -196,11 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             if name != "direct":
                 worst = max(worst, ratio)
             print(f"  {name:9s} {rate:12,.0f} completions/s   {ratio:5.2f}× direct")
-        scoring, tensors = seconds["openrlhf_scoring"], seconds["openrlhf"] - seconds["openrlhf_scoring"]
-        print(
-            f"  (openrlhf = scoring {scoring / seconds['direct']:.2f}× direct + tensors "
-            f"{tensors / seconds['direct']:.2f}×, {tensors / len(batches) * 1e6:.1f} µs a call)"
-        )
+        cut, whole = seconds["openrlhf_cut"] / seconds["direct"], seconds["openrlhf_batch"] / seconds["direct"]
+        print(f"  (openrlhf: its cut of the responses alone {cut:.2f}× direct; not counted: openrlhf given the")
+        print(f"   batch in one call, three float32 tensors returned, {whole:.2f}× direct)")
     slowest = min((min(r), name) for name, r in rates.items() if name != "direct")
     direct_low = min(rates["direct"])
     print(f"\nslowest adapter rate: {slowest[0]:,.0f} completions/s ({slowest[1]})")

@@ -11,8 +11,9 @@ decoded with ``skip_special_tokens=False`` (so it ends in ``<|im_end|>`` or padd
 the options and problem type), so option-text answers score right; a letter, ``<answer>B</answer>`` or
 an index works too. Returns ``{"rewards", "scores", "extra_logs"}`` as OpenRLHF expects: ``rewards``
 (the TinyLLaVA-Video-R1 reward, :func:`rewards.combine.score`) drives the advantage, ``scores``
-(accuracy, in [0, 1]) the dynamic filtering, ``extra_logs`` go to the logger. They are float32 torch
-tensors when torch is importable (it is, inside OpenRLHF), lists of the same float32 values otherwise.
+(accuracy, in [0, 1]) the dynamic filtering, ``extra_logs`` go to the logger. For the one query
+OpenRLHF sends they are Python floats, which it makes into tensors itself; for a batch, float32 torch
+tensors when torch is importable, lists of the same float32 values otherwise (:func:`reward_func`).
 OpenRLHF passes no settings: for another ``mode``, point ``--reward.remote_url`` at a file of your own
 whose ``reward_func`` calls this one with ``mode=...``.
 
@@ -78,30 +79,71 @@ def _padded(values: Any, n: int) -> list:
     return values[:n] + [None] * (n - len(values)) if len(values) != n else values
 
 
-def scored(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> tuple[array, int]:
-    """The scoring half of :func:`reward_func`: ``(values, n)``, ``values`` a float32 buffer of ``n``
-    rewards, then ``n`` accuracies, then ``n`` format values. Kept apart so that
-    ``benchmarks/bench_reward_adapters.py`` can time the scoring and the tensors separately."""
+def _rows(queries: Any, prompts: Any, labels: Any) -> tuple[list, list, list]:
+    """Three lists as long as ``queries`` (prompts and labels cut or padded with ``None``)."""
+    if type(queries) is list and type(prompts) is list and type(labels) is list:
+        if len(queries) == len(prompts) == len(labels):  # what OpenRLHF sends
+            return queries, prompts, labels
     queries = queries if type(queries) is list else list(queries) if queries is not None else []
     n = len(queries)
     prompts = prompts if type(prompts) is list and len(prompts) == n else _padded(prompts, n)
     labels = labels if type(labels) is list and len(labels) == n else _padded(labels, n)
-    mode = kwargs.get("mode", "tinyllava")
-    format_weight = kwargs.get("format_weight", 0.5)
-    length = kwargs.get("length", TINYLLAVA_LENGTH)
+    return queries, prompts, labels
+
+
+_DEFAULT_SETTINGS = ("tinyllava", 0.5, TINYLLAVA_LENGTH)  # score_gold's defaults (a test checks)
+
+
+def _settings(kwargs: dict[str, Any]) -> tuple[str, float, int]:
+    """``(mode, format_weight, length)`` from ``reward_func``'s keywords (OpenRLHF passes none)."""
+    if not kwargs:
+        return _DEFAULT_SETTINGS
+    return (
+        kwargs.get("mode", "tinyllava"),
+        kwargs.get("format_weight", 0.5),
+        kwargs.get("length", TINYLLAVA_LENGTH),
+    )
+
+
+def _batch_values(queries: list, prompts: list, labels: list, settings: tuple[str, float, int]) -> array:
+    """A float32 buffer of the ``n`` rewards, then the ``n`` accuracies, then the ``n`` format values."""
+    n = len(queries)
     values = _ZERO * (3 * n)
     for i, (q, prompt, label) in enumerate(zip(queries, prompts, labels, strict=True)):
         # score_gold: the label read once per distinct string, with its question
-        values[i], values[n + i], values[n + n + i] = score_gold(
-            _response(q, prompt), label, None, None, mode, format_weight, length
-        )
-    return values, n
+        values[i], values[n + i], values[n + n + i] = score_gold(_response(q, prompt), label, None, None, *settings)
+    return values
 
 
 def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[str, Any]:
-    """``{"rewards", "scores", "extra_logs": {"accuracy", "format"}}``, one float32 value per query
-    (missing prompts or labels count as ``None``). ``scores`` and ``extra_logs["accuracy"]`` are the same
-    tensor: OpenRLHF copies both and never writes into them, and one tensor fewer is a fifth of a small
-    call. The three tensors are views of one buffer (:func:`scored`)."""
-    rewards_t, accuracy_t, format_t = _columns(*scored(queries, prompts, labels, **kwargs))
-    return {"rewards": rewards_t, "scores": accuracy_t, "extra_logs": {"accuracy": accuracy_t, "format": format_t}}
+    """``{"rewards", "scores", "extra_logs": {"accuracy", "format"}}``, one value per query (missing
+    prompts or labels count as ``None``).
+
+    One query — what OpenRLHF 0.11.2 always sends — gives Python floats: OpenRLHF turns each into the
+    ``(1,)`` tensor it keeps with ``torch.tensor([value])`` (its multi-turn executor hands it a float
+    reward too), and three tensors made here would cost more than scoring the response. A batch gives
+    float32 tensors, views of one buffer, or lists of those float32 values without torch. ``scores`` and
+    ``extra_logs["accuracy"]`` are the same object: OpenRLHF copies both and never writes into them."""
+    if (
+        type(queries) is list
+        and type(prompts) is list
+        and type(labels) is list
+        and len(queries) == len(prompts) == len(labels) == 1
+        and not kwargs
+    ):
+        # OpenRLHF's call, with no more Python calls than it needs: once per sample, each costs about
+        # a twentieth of the scoring (score_gold's defaults are _DEFAULT_SETTINGS)
+        reward, accuracy, fmt = score_gold(_response(queries[0], prompts[0]), labels[0])
+    else:
+        queries, prompts, labels = _rows(queries, prompts, labels)
+        settings = _settings(kwargs)
+        if len(queries) != 1:
+            values = _batch_values(queries, prompts, labels, settings)
+            rewards_t, accuracy_t, format_t = _columns(values, len(queries))
+            return {
+                "rewards": rewards_t,
+                "scores": accuracy_t,
+                "extra_logs": {"accuracy": accuracy_t, "format": format_t},
+            }
+        reward, accuracy, fmt = score_gold(_response(queries[0], prompts[0]), labels[0], None, None, *settings)
+    return {"rewards": reward, "scores": accuracy, "extra_logs": {"accuracy": accuracy, "format": fmt}}

@@ -265,7 +265,9 @@ def test_verl_on_curate_export(tmp_path):
 
 
 def values(x) -> list[float]:
-    """A list of floats from a list or (when torch is installed) a tensor."""
+    """A list of floats from OpenRLHF's output: a float (one query), a list, or (with torch) a tensor."""
+    if type(x) is float:
+        return [x]
     return [float(v) for v in (x.tolist() if hasattr(x, "tolist") else x)]
 
 
@@ -346,6 +348,53 @@ def test_openrlhf_output_types_and_missing_labels(torch_state):
     assert values(out["scores"]) == [0.0, 0.0]  # no label: accuracy 0
     empty = openrlhf.reward_func([], [], [])
     assert [len(empty["rewards"]), len(empty["scores"]), len(empty["extra_logs"]["accuracy"])] == [0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("queries", "prompts", "labels"),
+    [
+        (["Q" + RIGHT], ["Q"], ["B"]),  # what OpenRLHF 0.11.2 sends: lists of one
+        (("Q" + RIGHT,), ("Q",), ("B",)),
+        (["Q" + RIGHT], None, ["B", "A"]),  # missing prompt, extra label
+    ],
+)
+def test_openrlhf_one_query_gives_floats(torch_state, queries, prompts, labels):
+    """One query gives Python floats (OpenRLHF wraps each in ``torch.tensor([value])``): the same values as
+    the query scored inside a batch, up to the batch's float32 rounding."""
+    out = openrlhf.reward_func(queries, prompts, labels)
+    got = [out["rewards"], out["scores"], out["extra_logs"]["accuracy"], out["extra_logs"]["format"]]
+    assert [type(v) for v in got] == [float] * 4
+    batch = openrlhf.reward_func([queries[0], WRONG], [(prompts or [None])[0], ""], [labels[0], "B"])
+    want = [values(batch["rewards"])[0], values(batch["scores"])[0], values(batch["extra_logs"]["format"])[0]]
+    assert [got[0], got[1], got[3]] == pytest.approx(want, abs=1e-6)
+    assert got[1] == got[2] == 1.0
+
+
+def test_openrlhf_default_settings_are_score_golds():
+    """The one-query call OpenRLHF makes leaves ``score_gold``'s defaults in place; every other call passes
+    ``_settings``, whose defaults must be the same."""
+    import inspect
+
+    from rewards.combine import score_gold
+
+    params = inspect.signature(score_gold).parameters
+    assert openrlhf._settings({}) == tuple(params[k].default for k in ("mode", "format_weight", "length"))
+    # and a keyword given with its default value scores as the bare call does
+    query, prompt = "Q" + r1("B", think="t" * 40) + "<|im_end|>", "Q"
+    bare = openrlhf.reward_func([query], [prompt], ["B"])
+    assert openrlhf.reward_func([query], [prompt], ["B"], mode="tinyllava") == bare
+    assert bare["rewards"] != 2.0  # the think length counts: the format term is not saturated
+
+
+def test_openrlhf_one_query_through_openrlhfs_tensor():
+    """``torch.tensor([value])``, what OpenRLHF 0.11.2 makes of each value (samples_generator.py), gives
+    the (1,) float32 tensor a batch of one would have been."""
+    torch = pytest.importorskip("torch")
+    out = openrlhf.reward_func(["Q" + RIGHT], ["Q"], ["B"])
+    batch = openrlhf.reward_func(["Q" + RIGHT, WRONG], ["Q", ""], ["B", "B"])
+    made = torch.tensor([out["rewards"]])
+    assert made.shape == (1,) and made.dtype == torch.float32
+    assert made.item() == batch["rewards"][0].item()
 
 
 # ------------------------------------------------------------------------------------------------ EasyR1

@@ -143,4 +143,4 @@ def test_reasoning_moved_out_by_a_response_parser_is_put_back():
 )
 def test_openrlhf_response_when_the_query_does_not_start_with_the_prompt(query, prompt):
     out = openrlhf.reward_func([query], [prompt], ["B"])
-    assert float(out["rewards"][0]) == pytest.approx(2.0) and float(out["scores"][0]) == 1.0
+    assert out["rewards"] == pytest.approx(2.0) and out["scores"] == 1.0

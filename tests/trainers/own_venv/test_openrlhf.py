@@ -54,7 +54,7 @@ FLAGS = REPO / "examples" / "openrlhf" / "flags.txt"
 REWARD_FILE = REPO / "rewards" / "openrlhf.py"
 PLACEHOLDER = "${REWARD_FILE}"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-TOL = 1e-6  # our rewards are float32 tensors
+TOL = 1e-6  # OpenRLHF keeps the rewards as float32 tensors
 
 # TinyLLaVA-Video-R1's format term saturates at 1200 characters of <think>.
 THINK_FULL = ("The square moves from the left edge towards the right while its colour stays the same. " * 20)[:1200]
@@ -284,7 +284,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_rewards_through_openrlhfs_executor(case, executor, dataset, args, tokenizer):
+def test_rewards_through_openrlhfs_executor(case, executor, dataset, args, tokenizer, samples_generator):
     template, reward, accuracy, fmt = CASES[case]
     for i in range(len(dataset)):
         _, prompt, label, _ = dataset[i]
@@ -301,13 +301,19 @@ def test_rewards_through_openrlhfs_executor(case, executor, dataset, args, token
         # what OpenRLHF handed the reward function (agent.py:287-290, 308-325)
         (queries, prompts, labels), kwargs = executor.calls[-1]
         assert kwargs == {} and queries == [prompt + response] and prompts == [prompt] and labels == [label]
-        # what it read back (agent.py:293-302)
+        # what it read back (agent.py:293-302): floats for the one query
         assert out["reward"] is not None, "reward_func raised (execute logs and swallows it)"
-        assert out["reward"].shape == (1,) and out["reward"].item() == pytest.approx(reward, abs=TOL), (case, i)
-        assert out["scores"].item() == pytest.approx(accuracy, abs=TOL), (case, i)
+        assert type(out["reward"]) is float and out["reward"] == pytest.approx(reward, abs=TOL), (case, i)
+        assert out["scores"] == pytest.approx(accuracy, abs=TOL), (case, i)
         assert set(out["extra_logs"]) == {"accuracy", "format"}
-        assert out["extra_logs"]["accuracy"].item() == pytest.approx(accuracy, abs=TOL)
-        assert out["extra_logs"]["format"].item() == pytest.approx(fmt, abs=TOL)
+        # and the (1,) tensors OpenRLHF makes of them (samples_generator.py:243-310)
+        experience = samples_generator._process_response_into_experience(out, max_len=args.data.max_len)
+        assert experience.rewards.shape == (1,) and experience.rewards.dtype == torch.float32
+        assert experience.rewards.item() == pytest.approx(reward, abs=TOL), (case, i)
+        assert experience.scores.shape == (1,) and experience.scores.item() == pytest.approx(accuracy, abs=TOL)
+        assert experience.info["accuracy"].shape == (1,)
+        assert experience.info["accuracy"].item() == pytest.approx(accuracy, abs=TOL)
+        assert experience.info["format"].item() == pytest.approx(fmt, abs=TOL)
 
 
 @pytest.mark.parametrize("case", ["right", "wrong"])
@@ -325,8 +331,8 @@ def test_left_truncated_prompt(case, executor, dataset, tokenizer):
     (queries, prompts, _), _ = executor.calls[-1]
     assert not queries[0].startswith(prompts[0])  # the truncation happened
     assert queries[0].endswith("<|im_start|>assistant\n" + response)
-    assert out["reward"].item() == pytest.approx(reward, abs=TOL)
-    assert out["scores"].item() == accuracy
+    assert out["reward"] == pytest.approx(reward, abs=TOL)
+    assert out["scores"] == accuracy
 
 
 def test_label_key_unset_gives_no_gold(executor, dataset, tokenizer, args):
@@ -334,8 +340,8 @@ def test_label_key_unset_gives_no_gold(executor, dataset, tokenizer, args):
     _, prompt, label, _ = dataset[0]
     response = CASES["right"][0].format(**gold_of(label))
     out = run_execute(executor, prompt, "", tokenizer, response, max_length=args.data.max_len)
-    assert out["reward"].item() == pytest.approx(-1.0, abs=TOL)
-    assert out["scores"].item() == 0.0
+    assert out["reward"] == pytest.approx(-1.0, abs=TOL)
+    assert out["scores"] == 0.0
 
 
 @pytest.fixture
