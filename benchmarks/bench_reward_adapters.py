@@ -35,6 +35,15 @@ What is measured
 Usage
     python benchmarks/bench_reward_adapters.py [--n 8192] [--seed 0] [--group 8]
 
+Timings on a shared machine drift by ±10 % between runs; instruction counts do not. ``--only NAME`` runs
+one function (an adapter, ``openrlhf_cut``, ``openrlhf_batch`` or ``none``) three times over all
+completions at batch size 64, untimed, after one warm-up pass of every function, so that under
+``PYTHONHASHSEED=0 valgrind --tool=callgrind`` the instructions per completion are (count of NAME − count
+of ``none``) / (3 × n)::
+
+    for f in none direct openrlhf; do PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        python benchmarks/bench_reward_adapters.py --n 2048 --only $f 2>&1 | grep Collected; done
+
 The last line printed is the slowest adapter's ratio to direct scoring (adapter time / direct time) at
 any batch size; the lines before it say, for each goal of issue 12, met or NOT met: ≥ 100,000
 completions/s through every adapter on one core, every adapter within 1.3× of direct scoring at every
@@ -173,6 +182,19 @@ def time_batches(fns: dict[str, Callable[[Batch], object]], batches: list[Batch]
     return best
 
 
+def run_only(name: str, items: list) -> int:
+    """``--only``: one warm-up pass of every function (the caches of gold parsing filled alike), then
+    ``name`` three times over all batches of 64; ``none`` does only the warm-up."""
+    batches = [Batch(items[i : i + 64]) for i in range(0, len(items), 64)]
+    for fn in TIMED.values():
+        for b in batches:
+            fn(b)
+    for _ in range(3 if name != "none" else 0):
+        for b in batches:
+            TIMED[name](b)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=8192, help="completions (a multiple of 4,096 is best)")
@@ -183,9 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         default=8,
         help="consecutive completions per question, as GRPO lays out a batch (1: all distinct)",
     )
+    parser.add_argument("--only", choices=["none", *TIMED], help="run one function untimed (see Usage)")
     args = parser.parse_args(argv)
-    print(pin_one_cpu())
     items = make_items(args.n, args.seed, args.group)
+    if args.only:
+        return run_only(args.only, items)
+    print(pin_one_cpu())
     print(f"{len(items):,} completions, {args.group} per question; CPU time of this process (time.process_time)")
     worst = 0.0
     rates: dict[str, list[float]] = {name: [] for name in ADAPTERS}
