@@ -136,12 +136,7 @@ def reward_func(queries: Any, prompts: Any, labels: Any, **kwargs: Any) -> dict[
         queries, prompts, labels = _rows(queries, prompts, labels)
         settings = _settings(kwargs)
         if len(queries) != 1:
-            values = _batch_values(queries, prompts, labels, settings)
-            rewards_t, accuracy_t, format_t = _columns(values, len(queries))
-            return {
-                "rewards": rewards_t,
-                "scores": accuracy_t,
-                "extra_logs": {"accuracy": accuracy_t, "format": format_t},
-            }
-        reward, accuracy, fmt = score_gold(_response(queries[0], prompts[0]), labels[0], None, None, *settings)
+            reward, accuracy, fmt = _columns(_batch_values(queries, prompts, labels, settings), len(queries))
+        else:
+            reward, accuracy, fmt = score_gold(_response(queries[0], prompts[0]), labels[0], None, None, *settings)
     return {"rewards": reward, "scores": accuracy, "extra_logs": {"accuracy": accuracy, "format": fmt}}

@@ -388,7 +388,7 @@ def test_openrlhf_default_settings_are_score_golds():
 
 def test_openrlhf_one_query_through_openrlhfs_tensor():
     """``torch.tensor([value])``, what OpenRLHF 0.11.2 makes of each value (samples_generator.py), gives
-    the (1,) float32 tensor a batch of one would have been."""
+    a (1,) float32 tensor holding what the same query gets inside a batch."""
     torch = pytest.importorskip("torch")
     out = openrlhf.reward_func(["Q" + RIGHT], ["Q"], ["B"])
     batch = openrlhf.reward_func(["Q" + RIGHT, WRONG], ["Q", ""], ["B", "B"])
