@@ -356,6 +356,7 @@ def test_openrlhf_output_types_and_missing_labels(torch_state):
         (["Q" + RIGHT], ["Q"], ["B"]),  # what OpenRLHF 0.11.2 sends: lists of one
         (("Q" + RIGHT,), ("Q",), ("B",)),
         (["Q" + RIGHT], None, ["B", "A"]),  # missing prompt, extra label
+        (["Q" + RIGHT], ["Q", "extra"], ["B"]),  # lists of other lengths: the general path
     ],
 )
 def test_openrlhf_one_query_gives_floats(torch_state, queries, prompts, labels):
