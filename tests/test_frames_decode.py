@@ -495,3 +495,19 @@ def test_reference_is_the_pyav_decode(clean):
     assert 99 not in frames  # past the end
     for index, frame in zip(video.indices, video.frames, strict=True):
         assert np.array_equal(frames[index], frame)
+
+
+def test_ffmpeg_seek_windows_hold_their_frame_and_no_other():
+    """The ``between(t,…)`` windows of a seeking CLI call, on variable gaps (a 1/90000 time base, gaps of
+    1, 3000 and 90000 ticks): each holds its frame's time, no other frame's, and is at most 2 ms wide."""
+    from fractions import Fraction
+
+    from curate.frames.decoders.ffmpeg import time_windows
+
+    pts = [0, 1, 3001, 6001, 96001, 96002]
+    tb = Fraction(1, 90000)
+    windows = time_windows(pts, tb, list(range(len(pts))))
+    for i, (low, high) in enumerate(windows):
+        inside = [j for j, p in enumerate(pts) if low <= float(p * tb) <= high]
+        assert inside == [i]
+        assert 0 < high - low <= 0.002 + 1e-12

@@ -224,7 +224,8 @@ def test_the_ffmpeg_cli_falls_back_when_a_seek_pipes_a_frame_the_index_does_not_
     path, ref = clip(folder, SEEKING[0])
     calls = cli_calls(monkeypatch)
     real = ffmpeg_module.time_windows
-    monkeypatch.setattr(ffmpeg_module, "time_windows", lambda times, wanted: real(times, [i + 1 for i in wanted]))
+    shifted = lambda pts, time_base, wanted: real(pts, time_base, [i + 1 for i in wanted])  # noqa: E731
+    monkeypatch.setattr(ffmpeg_module, "time_windows", shifted)
     video = decode(path, Sampling(num_frames=3), decoder="ffmpeg")
     assert_matches(video, ref, exact=True)
     assert "between(t" in " ".join(calls[0]) and "between(n" in " ".join(calls[-1])  # sought, then fell back

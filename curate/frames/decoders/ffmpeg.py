@@ -162,14 +162,16 @@ def seek_command(
     return rgb_pipe(video, fps_mode, size, len(windows))
 
 
-def time_windows(times: list[Fraction], wanted: list[int]) -> list[tuple[float, float]]:
-    """``(low, high)`` around each wanted frame's time in ``times`` (sorted, exact): a quarter of the gap
-    to its nearest neighbour on each side (at most 1 ms), so no other frame's time falls inside."""
+def time_windows(pts: list[int], time_base: Fraction, wanted: list[int]) -> list[tuple[float, float]]:
+    """``(low, high)`` seconds around each wanted frame's time ``pts[i] * time_base`` (``pts`` sorted: the
+    frames in presentation order): a quarter of the gap to its nearest neighbour on each side (at most
+    1 ms), so no other frame's time falls inside. Exact fractions, made only around the wanted frames (a
+    long clip has tens of thousands of packets)."""
     windows = []
     for i in wanted:
-        gaps = [times[j + 1] - times[j] for j in (i - 1, i) if 0 <= j and j + 1 < len(times)]
-        half = min([Fraction(1, 1000), *(g / 4 for g in gaps)])
-        windows.append((float(times[i] - half), float(times[i] + half)))
+        gaps = [(pts[j + 1] - pts[j]) * time_base for j in (i - 1, i) if 0 <= j and j + 1 < len(pts)]
+        time, half = pts[i] * time_base, min([Fraction(1, 1000), *(g / 4 for g in gaps)])
+        windows.append((float(time - half), float(time + half)))
     return windows
 
 
@@ -286,13 +288,12 @@ def decode_ffmpeg(
         runs = seek.plan(index, unique, seek_cost=max(seek.SEEK_COST, LAUNCH_PIXELS // max(1, height * width)))
         if not runs or (len(runs) == 1 and runs[0].start == 0) or max(len(r.targets) for r in runs) > MAX_TERMS:
             return None
-        tb = Fraction(index.time_base)
-        times = [pts * tb for pts in sorted(index.packet_pts)]
+        tb, order = Fraction(index.time_base), sorted(index.packet_pts)
         kept: dict[int, np.ndarray] = {}
         for run in runs:
             key = run.key_pts * tb if run.start > 0 else None
             targets = list(run.targets)
-            windows = time_windows(times, targets)
+            windows = time_windows(order, tb, targets)
             command = functools.partial(seek_command, path, key_time=key, windows=windows, size=scaled, threads=threads)
             chunks, _, text = call_cli(command, len(targets), out_h * out_w * 3)
             if len(chunks) != len(targets) or not agree(ffmpeg_times(text, start_pts, time_base), targets):
