@@ -108,7 +108,9 @@ def extract_frames_command(config: ExtractConfig, quiet: bool = False, as_json: 
             result = run(config, progress=bar)
         summary = {"output": str(output), **{k: v for k, v in vars(result).items() if k != "output"}}
         lines = [
-            f"videos {result.videos}: decoded {result.decoded}, rejected {result.rejected_videos}"
+            f"videos {result.videos}: decoded {result.decoded}"
+            + (f" ({', '.join(f'{name} {n}' for name, n in result.decoders.items())})" if result.decoders else "")
+            + f", rejected {result.rejected_videos}"
             + (f" ({result.skipped} done by an earlier run)" if result.skipped else "")
             + f"; {result.frames_decoded} frames decoded",
             f"questions {result.questions}: kept {result.kept}, rejected {result.rejected} → {output / 'mcq.parquet'}",

@@ -408,6 +408,101 @@ def test_check_decoder_names_the_missing_tool(monkeypatch):
         decoders.check_decoder("ffmpeg")
 
 
+@pytest.mark.parametrize(
+    ("available", "count", "device", "error"),
+    [
+        (False, 0, "cuda", "torch sees no CUDA device"),
+        (True, 2, "cuda:2", "torch sees 2 CUDA devices"),
+        (True, 1, "cuda:1", "torch sees 1 CUDA device$"),
+        (True, 2, "cuda:1", None),
+        (True, 1, "cuda", None),
+    ],
+)
+def test_check_cuda_needs_the_device_torch_sees(monkeypatch, available, count, device, error):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    if error is None:
+        decoders.check_cuda(device)
+    else:
+        with pytest.raises(ValueError, match=error):
+            decoders.check_cuda(device)
+
+
+# ------------------------------------------------------------------------------- torchcodec on CUDA
+
+
+class _FallbackStatus:
+    """What torchcodec's ``VideoDecoder.cpu_fallback`` answers: true when it decoded on the CPU."""
+
+    def __init__(self, fell_back: bool) -> None:
+        self.fell_back = fell_back
+
+    def __bool__(self) -> bool:
+        return self.fell_back
+
+
+@pytest.mark.parametrize("fell_back", [False, True])
+def test_torchcodec_says_where_it_decoded(clean, monkeypatch, fell_back):
+    """On a CUDA device torchcodec decodes on the CPU when NVDEC cannot take the stream, and says so in
+    ``cpu_fallback``: the result's device is then ``cpu``, else the CUDA device asked for. (Without a GPU
+    here: torchcodec's decoder is made on the CPU and its ``cpu_fallback`` answered.)"""
+    tc = pytest.importorskip("torchcodec.decoders")
+
+    class OnCuda(tc.VideoDecoder):
+        cpu_fallback = property(lambda self: _FallbackStatus(fell_back))
+
+        def __init__(self, *args, **kwargs):
+            assert kwargs["device"] == "cuda:1"
+            super().__init__(*args, **{**kwargs, "device": "cpu"})
+
+    monkeypatch.setattr(tc, "VideoDecoder", OnCuda)
+    video = decode(clean, SIXTEEN, decoder="torchcodec", device="cuda:1")
+    assert (video.device, video.decoded_by) == (
+        ("cpu", "torchcodec") if fell_back else ("cuda:1", "torchcodec on cuda:1")
+    )
+    same(video, decode(clean, SIXTEEN, decoder="pyav"))
+
+
+@pytest.fixture
+def cuda() -> str:
+    """``cuda`` where torch sees a GPU and torchcodec imports; skipped elsewhere (CI has no GPU)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("torchcodec")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device: torchcodec's NVDEC path runs only on a machine with a GPU")
+    return "cuda"
+
+
+@pytest.mark.parametrize("decoder", ["torchcodec", "auto"])
+def test_nvdec_decodes_the_references_frames(clean, cuda, decoder):
+    """On a GPU, H.264 is decoded by NVDEC (not torchcodec's CPU fallback, not PyAV), at the reference's
+    indices and timestamps; the pixels are NVDEC's and its colour conversion's, not bit-exact (torchcodec
+    says so), within 30 dB PSNR of PyAV's."""
+    video = decode(clean, SIXTEEN, decoder=decoder, device=cuda)
+    ref = decode(clean, SIXTEEN, decoder="pyav")
+    assert video.decoded_by == "torchcodec on cuda"
+    assert (video.indices, video.num_frames_decoded, video.height, video.width) == (
+        ref.indices,
+        ref.num_frames_decoded,
+        ref.height,
+        ref.width,
+    )
+    assert np.array_equal(np.float32(video.timestamps), np.float32(ref.timestamps))
+    assert min(media.psnr(a, b) for a, b in zip(video.frames, ref.frames, strict=True)) >= 30
+
+
+def test_extract_frames_on_the_gpu_counts_nvdec(tmp_path, clean, cuda):
+    """``curate extract-frames --device cuda`` end to end: every video decoded by NVDEC, as the run says."""
+    from helpers import extract_config, make_table
+
+    from curate.frames.extract import run
+
+    root = Path(clean).parent
+    result = run(extract_config(make_table(tmp_path / "in", [Path(clean).name]), root, tmp_path / "out", device=cuda))
+    assert (result.decoded, result.decoders) == (1, {"torchcodec on cuda": 1})
+
+
 # ------------------------------------------------------------------------ trusting decord (issue 10)
 
 

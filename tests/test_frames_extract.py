@@ -52,6 +52,7 @@ def test_end_to_end_outputs_and_rejects(tmp_path, library):
     out = tmp_path / "out"
     result = run(config(mcq, library, out))
     assert (result.videos, result.decoded, result.rejected_videos) == (5, 3, 2)
+    assert result.decoders == {"pyav": 3}  # auto on the CPU: PyAV; rejected videos are not counted
     assert (result.questions, result.kept, result.rejected) == (10, 6, 4)
     rows = shard_rows(out)
     assert sorted(r["video"] for r in rows) == ["a.mp4", "b.mp4", "sub/c.mp4"]  # each distinct video once
@@ -94,6 +95,17 @@ def test_rerun_skips_finished_videos_and_other_config_is_refused(tmp_path, libra
     assert replaced.skipped == 0 and replaced.decoded == 2
     rows = shard_rows(out)
     assert len(rows) == 2 and {max(r["height"], r["width"]) for r in rows} == {48}  # only the new frames
+
+
+def test_a_cuda_device_torch_does_not_see_is_refused_before_any_video(tmp_path, library, monkeypatch):
+    """``--device cuda`` where torch sees no GPU: one error naming --device, nothing written (without the
+    check ``auto`` would decode every video with PyAV on the CPU)."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    mcq = make_table(tmp_path / "in", ["a.mp4"])
+    with pytest.raises(UserError, match=r"^--device: device 'cuda': torch sees no CUDA device$"):
+        run(config(mcq, library, tmp_path / "out", device="cuda"))
+    assert not (tmp_path / "out").exists()
 
 
 MISBEHAVE = {"how": None}  # set by the test before the worker pool forks
@@ -161,6 +173,7 @@ def test_resume_after_kill_minus_9_is_exactly_once(tmp_path):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["skipped"] >= partial and summary["decoded"] == len(names)
+    assert summary["decoders"] == {"pyav": len(names) - summary["skipped"]}  # this run's videos only
     keys = [r["video_key"] for r in shard_rows(out)]
     assert len(keys) == len(set(keys)) == len(names)
     assert not list(out.rglob(".*.tmp"))

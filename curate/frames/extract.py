@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -112,11 +113,13 @@ class ExtractResult:
     shards: int
     up_to_date: bool = False  # the folder already held this finished run: nothing was decoded or written
     frames_decoded: int = 0  # frames the decoders decoded in this run (sparse decoding: far fewer than n)
+    decoders: dict[str, int] = field(default_factory=dict)  # videos decoded in this run, by DecodedVideo.decoded_by
 
 
 def _check(config: ExtractConfig) -> None:
-    """What the config's own validation cannot know: the folder and the decoder on this machine."""
-    from curate.frames.decoders import check_decoder
+    """What the config's own validation cannot know: the folder, the decoder and (when this machine's
+    workers decode: the local executor) the CUDA device on this machine."""
+    from curate.frames.decoders import check_cuda, check_decoder
 
     if not config.video_root.is_dir():
         raise UserError(f"{config.video_root}: --video-root is not a directory")
@@ -124,6 +127,11 @@ def _check(config: ExtractConfig) -> None:
         check_decoder(config.shaping.decoder, config.shaping.device)
     except ValueError as exc:
         raise UserError(f"--decoder: {exc}") from None
+    if config.shaping.device != "cpu" and config.executor == "local":
+        try:
+            check_cuda(config.shaping.device)
+        except ValueError as exc:
+            raise UserError(f"--device: {exc}") from None
 
 
 def _read_table(config: ExtractConfig) -> pa.Table:
@@ -292,11 +300,12 @@ def _run(
 
     tick = progress(len(tasks)) if progress and tasks else None
 
-    decoded = [0]
+    decoded, by = [0], Counter()
 
     def on_result(task: Task, result: dict) -> None:
         decoded[0] += result.get("frames_decoded", 0)
         if "row" in result:
+            by[result["decoded_by"]] += 1
             writer.add(result["row"])
             done.add(task.video_key)
         else:
@@ -311,7 +320,7 @@ def _run(
         writer.flush()  # keep what was finished, even when interrupted
 
     outcome = _finish(config, table, done, rejected, skipped)
-    outcome.frames_decoded = decoded[0]
+    outcome.frames_decoded, outcome.decoders = decoded[0], dict(sorted(by.items()))
     return outcome
 
 

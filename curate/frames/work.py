@@ -79,7 +79,8 @@ def warm() -> None:
 
 
 def process(task: Task, shaping: FrameSpec, threads: int = 1) -> dict:
-    """Decode ``task`` and build its frame row, or say why not. ``{"row": …, "frames_decoded": k}``: ``k`` is
+    """Decode ``task`` and build its frame row, or say why not. ``{"row": …, "frames_decoded": k,
+    "decoded_by": name}``: ``name`` the decoder that decoded it (and its device off the CPU), ``k``
     what the decoder actually decoded (sparse decoding: far fewer than the row's ``num_frames_decoded``, the
     stream's frame count). Pictures come scaled from decoders that scale in their colour conversion (PyAV,
     the ffmpeg CLI); the others' full-size frames are resized here (:mod:`curate.frames.resize`).
@@ -110,6 +111,7 @@ def process(task: Task, shaping: FrameSpec, threads: int = 1) -> dict:
     height, width = frames[0].shape[:2]
     return {
         "frames_decoded": video.frames_decoded,
+        "decoded_by": video.decoded_by,
         "row": {
             "video_key": task.video_key,
             "video": task.video,

@@ -91,7 +91,7 @@ from curate.frames.decoders.common import REASONS, DecodedVideo, Geometry, Video
 from curate.frames.decoders.decord import decode_decord, decord_distrust
 from curate.frames.decoders.ffmpeg import decode_ffmpeg
 from curate.frames.decoders.pyav import decode_pyav, pyav_index, reference
-from curate.frames.decoders.torchcodec import DEVICES, check_device, decode_torchcodec
+from curate.frames.decoders.torchcodec import DEVICES, check_cuda, check_device, decode_torchcodec
 from curate.frames.sampling import Sampling
 
 DECODERS = ("auto", "decord", "pyav", "ffmpeg", "torchcodec")
@@ -102,6 +102,7 @@ __all__ = [
     "DecodedVideo",
     "Geometry",
     "VideoError",
+    "check_cuda",
     "check_decoder",
     "decode",
     "decord_distrust",

@@ -40,6 +40,13 @@ class DecodedVideo:
     width: int
     decoder: str
     frames_decoded: int = 0  # frames the decoder actually decoded for this video (sparse: far fewer than n)
+    device: str = "cpu"  # where they were decoded: "cpu", or the CUDA device whose NVDEC decoded them
+
+    @property
+    def decoded_by(self) -> str:
+        """The decoder and, off the CPU, its device: ``"pyav"``, ``"torchcodec on cuda"`` (the run's stats
+        count videos by it)."""
+        return self.decoder if self.device == "cpu" else f"{self.decoder} on {self.device}"
 
 
 # One pass over a video: given the indices to convert, every frame's timestamp and {index: RGB frame}.
@@ -114,9 +121,11 @@ def result(
     last_frame: float = 0.0,
     size: tuple[int, int] | None = None,
     frames_decoded: int = 0,
+    device: str = "cpu",
 ) -> DecodedVideo:
     """The :class:`DecodedVideo`; ``last_frame``: the last frame's own duration in seconds (0: unknown);
-    ``size``: the decoded (rotated) ``(height, width)`` when the frames were scaled in the decoder."""
+    ``size``: the decoded (rotated) ``(height, width)`` when the frames were scaled in the decoder;
+    ``device``: where they were decoded."""
     frames = [kept[i] for i in indices]
     height, width = size or frames[0].shape[:2]
     return DecodedVideo(
@@ -130,6 +139,7 @@ def result(
         width=int(width),
         decoder=decoder,
         frames_decoded=int(frames_decoded),
+        device=device,
     )
 
 

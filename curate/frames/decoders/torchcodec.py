@@ -16,8 +16,10 @@ reaches the wanted pts — so a frame the decoder drops is silently replaced by 
 Frames come back full size, rotated by torchcodec itself (its metadata's ``rotation``); its own
 ``Resize`` transform is bilinear only, so frames are scaled afterwards like decord's (Pillow bicubic).
 ``device``: ``"cpu"`` or ``"cuda"`` / ``"cuda:N"`` (NVDEC through torchcodec's default CUDA backend; frames
-are copied back to host memory). ``frames_decoded`` is what its seek rule decodes by the index
-(:func:`curate.frames.seek.planned_frames`).
+are copied back to host memory). On a CUDA device torchcodec (0.17, read) decodes on the CPU instead
+when NVDEC cannot take the stream (a codec or size the GPU does not support, no ``libnvcuvid``); it says so
+in ``VideoDecoder.cpu_fallback``, and the result's ``device`` is then ``"cpu"``. ``frames_decoded`` is what
+its seek rule decodes by the index (:func:`curate.frames.seek.planned_frames`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,20 @@ def check_device(device: str) -> None:
     kind, _, number = device.partition(":")
     if kind not in DEVICES or (number and (kind != "cuda" or not number.isdigit())):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', not {device!r}")
+
+
+def check_cuda(device: str) -> None:
+    """ValueError unless torch sees the CUDA device ``device`` names (``cuda`` is device 0): without it
+    ``auto`` would decode every video with PyAV on the CPU, and ``torchcodec`` reject every one."""
+    try:
+        import torch
+    except ImportError:
+        raise ValueError(f"device {device!r} needs torch, which is not installed") from None
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    number = int(device.partition(":")[2] or 0)
+    if number >= count:
+        seen = f"{count} CUDA device{'s' if count != 1 else ''}" if count else "no CUDA device"
+        raise ValueError(f"device {device!r}: torch sees {seen}")
 
 
 def decode_torchcodec(
@@ -74,6 +90,7 @@ def decode_torchcodec(
         batch = reader.get_frames_at(unique)
         pts = batch.pts_seconds.double().cpu().numpy()
         frames = batch.data.cpu().numpy()
+        ran_on = "cpu" if device == "cpu" or getattr(reader, "cpu_fallback", False) else device
     except VideoError:
         raise
     except Exception as exc:  # torchcodec's RuntimeErrors: the file or the device
@@ -86,4 +103,5 @@ def decode_torchcodec(
         raise VideoError("torchcodec_shape", f"torchcodec returned frames of shape {frames.shape}")
     kept = {i: np.ascontiguousarray(frames[j]) for j, i in enumerate(unique)}
     spent = seek.planned_frames(index, unique)
-    return result("torchcodec", timestamps, fps, indices, kept, index.last_duration, frames_decoded=spent)
+    last = index.last_duration
+    return result("torchcodec", timestamps, fps, indices, kept, last, frames_decoded=spent, device=ran_on)
