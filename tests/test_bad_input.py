@@ -386,6 +386,18 @@ def test_video_paths_in_extract_frames(tmp_path, tree):
     assert got == {video: reasons[1] for video, reasons in expected.items()}
 
 
+def test_a_cuda_device_torch_does_not_see(tmp_path, filtered, monkeypatch):
+    """``extract-frames --device cuda`` where torch sees no GPU: refused before any video is read (else
+    ``auto`` would decode every video with PyAV on the CPU)."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "frames"
+    result = run_cli("extract-frames", filtered, "--video-root", tmp_path, "-o", out, "--device", "cuda")
+    assert result.exit_code == 2
+    assert one_line(result) == "curate: error: --device: device 'cuda': torch sees no CUDA device"
+    assert not out.exists()
+
+
 def test_coldstart_on_the_fly_applies_the_same_rule(tree):
     from curate.coldstart.inputs import from_videos
     from curate.frames.work import FrameSpec
